@@ -1,0 +1,1 @@
+"""The edge runtime: denoise images with an exported model, without TensorFlow."""

@@ -1,0 +1,43 @@
+"""The `dae-edge` command line: one function per command, heavy imports inside them."""
+import sys
+from typing import Annotated
+
+import typer
+
+from dae_edge.train.cli import train_command
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Denoise MNIST-style digits on edge devices: train, export, run, verify, bench.")
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"dae-edge {version('dae-edge')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option(help="Show the full traceback on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+app.command("train")(train_command)
+
+
+def main() -> None:
+    """Entry point: known errors become one line on stderr and exit code 1 (a traceback with --debug)."""
+    from dae_edge.runtime.errors import DaeEdgeError
+
+    try:
+        app()  # usage errors and Ctrl-C are handled by typer itself
+    except DaeEdgeError as exc:
+        if _state["debug"]:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,45 @@
+"""Writing files so that a failure never leaves a half-written or broken file in place."""
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dae_edge.runtime.errors import DaeEdgeError
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_writable_dir(folder: Path) -> Path:
+    """Create `folder` if needed and check that files can be written there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise DaeEdgeError(f"{folder}: cannot write there ({exc.strerror or exc})") from None
+    return folder
+
+
+@contextmanager
+def staging_dir(folder: Path) -> Iterator[Path]:
+    """A temporary folder inside `folder` (same file system, so moves are atomic), removed on exit."""
+    stage = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def publish(stage: Path, folder: Path, names: list[str]) -> None:
+    """Move each staged file into `folder`, replacing any old one atomically."""
+    for name in names:
+        os.replace(stage / name, folder / name)

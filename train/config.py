@@ -1,0 +1,47 @@
+"""The training configuration: one frozen dataclass, saved beside every model."""
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # Model (the reference design).
+    filters: int = 32  # 32 filters per layer give the reference's 37,601 parameters
+    leaky_slope: float = 0.2  # the reference's LeakyReLU slope; Keras 3 defaults to 0.3
+    # Data and noise.
+    noise_factor: float = 0.5  # x + 0.5·N(0, 1), clipped: the reference corruption
+    limit: int | None = None  # first N training images; None trains on all 60,000
+    # Optimisation.
+    epochs: int = 25  # the reference schedule; validation loss has flattened by then
+    batch_size: int = 64  # the reference batch size
+    learning_rate: float = 1e-3  # Adam's default, as in the reference
+    # Reproducibility.
+    seed: int = 0  # weights, shuffling and training noise all derive from it
+    val_noise_seed: int = 1234  # fixed noise on the validation set, so metrics compare across runs
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
+        if self.noise_factor < 0:
+            raise ValueError(f"noise factor must be >= 0, got {self.noise_factor}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning rate must be > 0, got {self.learning_rate}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be >= 1, got {self.limit}")
+        if self.filters < 1:
+            raise ValueError(f"filters must be >= 1, got {self.filters}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def sha256(self) -> str:
+        """A stable hash of the configuration, carried into exported artifacts."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()

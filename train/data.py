@@ -1,0 +1,132 @@
+"""MNIST from its original IDX files or Keras's mnist.npz, validated as it is read (numpy only)."""
+import gzip
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from dae_edge.runtime.errors import DaeEdgeError
+
+ENV_VAR = "DAE_EDGE_DATA"
+KERAS_CACHE = Path("~/.keras/datasets/mnist.npz")
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+UINT8_TYPE = 0x08
+HOW_TO_FIX = f"pass --data DIR with the four MNIST IDX files (or mnist.npz), or set {ENV_VAR}"
+
+
+class DataError(DaeEdgeError):
+    """MNIST could not be found or a file is not valid MNIST."""
+
+
+class Mnist(NamedTuple):
+    x_train: np.ndarray  # (N, 28, 28) uint8
+    y_train: np.ndarray  # (N,) uint8
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def read_idx(path: Path, ndim: int) -> np.ndarray:
+    """Read one IDX file (gzip-compressed or raw) holding uint8 data of `ndim` dimensions."""
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise DataError(f"{path}: not an IDX file (bad magic number)")
+    if raw[2] != UINT8_TYPE:
+        raise DataError(f"{path}: element type 0x{raw[2]:02x}, expected 0x08 (uint8)")
+    if raw[3] != ndim:
+        raise DataError(f"{path}: {raw[3]} dimensions, expected {ndim}")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated header")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataError(f"{path}: {len(raw)} bytes, expected {expected} for shape {shape} (truncated?)")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _find_idx(folder: Path, name: str) -> Path:
+    for candidate in (folder / f"{name}.gz", folder / name):
+        if candidate.is_file():
+            return candidate
+    raise DataError(f"{folder}: missing {name}(.gz); {HOW_TO_FIX}")
+
+
+def _check(data: Mnist, source: Path) -> Mnist:
+    for split in ("train", "test"):
+        images, labels = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise DataError(f"{source}: {split} images have shape {images.shape}, expected (N, 28, 28)")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise DataError(f"{source}: {len(images)} {split} images but {len(labels)} labels")
+        if len(labels) and labels.max() > 9:
+            raise DataError(f"{source}: {split} label {labels.max()} is not a digit")
+        if len(images) == 0:
+            raise DataError(f"{source}: no {split} images")
+    return data
+
+
+def load_idx_folder(folder: Path) -> Mnist:
+    """Load the four IDX files from a folder."""
+    arrays = {key: read_idx(_find_idx(folder, name), 3 if key.startswith("x") else 1) for key, name in IDX_FILES.items()}
+    return _check(Mnist(**arrays), folder)
+
+
+def load_npz(path: Path) -> Mnist:
+    """Load Keras's mnist.npz (arrays x_train, y_train, x_test, y_test)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: np.asarray(npz[key], dtype=np.uint8) for key in IDX_FILES}
+    except KeyError as exc:
+        raise DataError(f"{path}: missing array {exc}") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: not a valid mnist.npz ({exc})") from None
+    return _check(Mnist(**arrays), path)
+
+
+def load_path(path: Path) -> Mnist:
+    """Load MNIST from a folder of IDX files, a folder holding mnist.npz, or an .npz file."""
+    if path.is_file():
+        return load_npz(path)
+    if not path.is_dir():
+        raise DataError(f"{path}: no such folder; {HOW_TO_FIX}")
+    if not any((path / f"{name}{ext}").is_file() for name in IDX_FILES.values() for ext in (".gz", "")):
+        if (path / "mnist.npz").is_file():
+            return load_npz(path / "mnist.npz")
+    return load_idx_folder(path)
+
+
+def _download() -> Mnist:
+    try:
+        from keras.datasets import mnist  # imported here: only training installs Keras
+    except ImportError:
+        raise DataError(f"MNIST not found; {HOW_TO_FIX}") from None
+    try:
+        (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    except Exception as exc:  # any network or cache failure ends in the same advice
+        raise DataError(f"MNIST not found and the download failed ({type(exc).__name__}); {HOW_TO_FIX}") from None
+    return _check(Mnist(x_train, y_train, x_test, y_test), KERAS_CACHE.expanduser())
+
+
+def load_mnist(data: Path | None = None) -> Mnist:
+    """Load MNIST from, in order: `data`, $DAE_EDGE_DATA, Keras's cache, Keras's download."""
+    if data is not None:
+        return load_path(Path(data))
+    if os.environ.get(ENV_VAR):
+        return load_path(Path(os.environ[ENV_VAR]))
+    if KERAS_CACHE.expanduser().is_file():
+        return load_npz(KERAS_CACHE.expanduser())
+    return _download()
+
+
+def to_float(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) → float32 (N, 28, 28, 1) in [0, 1]."""
+    return (images.astype(np.float32) / 255.0)[..., None]

@@ -1,0 +1,53 @@
+"""The loss curve and the original / noisy / denoised picture (matplotlib, no screen needed)."""
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_loss(history: dict, path: Path) -> None:
+    """Training and validation loss per epoch."""
+    plt = _pyplot()
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(epochs, history["loss"], "o-", label="training loss")
+    ax.plot(epochs, history["val_loss"], "s-", label="validation loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("binary cross-entropy")
+    ax.set_title("DAE training on MNIST")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, format="png")
+    plt.close(fig)
+
+
+def one_per_class(labels: np.ndarray) -> np.ndarray:
+    """Index of the first example of each digit 0–9 present."""
+    return np.array([int(np.flatnonzero(labels == d)[0]) for d in range(10) if (labels == d).any()])
+
+
+def plot_samples(images: np.ndarray, labels: np.ndarray, noisy: np.ndarray, denoised: np.ndarray, path: Path) -> None:
+    """Ten test digits, one per class, in three rows: original, noisy, denoised."""
+    plt = _pyplot()
+    picks = one_per_class(labels)
+    rows = {"original": images[picks] / 255.0, "noisy": noisy[picks], "denoised": denoised[picks]}
+    fig, axes = plt.subplots(3, len(picks), figsize=(len(picks) * 1.0, 3.3), squeeze=False)
+    for r, (title, row) in enumerate(rows.items()):
+        for c in range(len(picks)):
+            ax = axes[r, c]
+            ax.imshow(np.squeeze(row[c]), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, format="png")
+    plt.close(fig)

@@ -1,0 +1,117 @@
+"""A seeded, resumable training run that writes its results only when they are complete."""
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.runtime.files import ensure_writable_dir, publish, staging_dir
+from dae_edge.runtime.metrics import psnr, ssim
+from dae_edge.runtime.noise import add_noise
+from dae_edge.train.config import TrainConfig
+from dae_edge.train.data import Mnist, to_float
+
+CHECKPOINT_DIR = ".checkpoint"
+OUTPUTS = ["dae.keras", "config.json", "history.json", "loss.png", "samples.png", "metrics.json"]
+
+
+def _write_json(path: Path, value: dict) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n")
+
+
+def _seed_everything(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def _save_checkpoint(model, folder: Path, epoch: int, history: dict, config: TrainConfig) -> None:
+    """Save model, optimizer state and history; the old checkpoint stays until the new one is whole."""
+    folder.mkdir(exist_ok=True)
+    with staging_dir(folder) as stage:
+        model.save(stage / "dae.keras")
+        _write_json(stage / "state.json", {"epoch": epoch, "history": history, "config": config.to_dict()})
+        publish(stage, folder, ["dae.keras", "state.json"])
+
+
+def _load_checkpoint(folder: Path, config: TrainConfig):
+    import keras
+
+    state_file = folder / "state.json"
+    if not state_file.is_file():
+        raise DaeEdgeError(f"{folder}: no checkpoint to resume from; run without --resume")
+    state = json.loads(state_file.read_text())
+    saved = TrainConfig.from_dict(state["config"])
+    if {**saved.to_dict(), "epochs": 0} != {**config.to_dict(), "epochs": 0}:
+        raise DaeEdgeError(f"{folder}: the checkpoint was made with other options ({saved}); resume with the same ones")
+    return keras.models.load_model(folder / "dae.keras"), state["epoch"], state["history"]
+
+
+def quality_metrics(clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray) -> dict:
+    """Mean per-image PSNR and SSIM against the clean images, for the noisy input and the output."""
+    return {
+        "images": int(len(clean)),
+        "psnr_noisy": float(psnr(clean, noisy).mean()),
+        "psnr_denoised": float(psnr(clean, denoised).mean()),
+        "ssim_noisy": float(ssim(clean, noisy).mean()),
+        "ssim_denoised": float(ssim(clean, denoised).mean()),
+    }
+
+
+def train(
+    config: TrainConfig,
+    data: Mnist,
+    out: Path,
+    resume: bool = False,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Train the DAE on `data`, checkpoint every epoch, and write OUTPUTS into `out`. Returns the metrics."""
+    from dae_edge.train.model import build_model, compile_model
+    from dae_edge.train.plots import plot_loss, plot_samples
+
+    ensure_writable_dir(out)
+    checkpoint = out / CHECKPOINT_DIR
+    x_train = to_float(data.x_train[: config.limit])
+    x_test = to_float(data.x_test)
+    noisy_train = add_noise(x_train, config.noise_factor, config.seed)
+    noisy_test = add_noise(x_test, config.noise_factor, config.val_noise_seed)
+
+    _seed_everything(config.seed)
+    if resume:
+        model, start, history = _load_checkpoint(checkpoint, config)
+        log(f"resuming after epoch {start}/{config.epochs}")
+    else:
+        model, start, history = build_model(config), 0, {"loss": [], "val_loss": []}
+        compile_model(model, config)
+
+    for epoch in range(start, config.epochs):
+        began = time.perf_counter()
+        order = np.random.default_rng([config.seed, epoch]).permutation(len(x_train))
+        fit = model.fit(
+            noisy_train[order], x_train[order], batch_size=config.batch_size, epochs=1,
+            shuffle=False, validation_data=(noisy_test, x_test), verbose=0,
+        )
+        for key in history:
+            history[key].append(float(fit.history[key][-1]))
+        _save_checkpoint(model, checkpoint, epoch + 1, history, config)
+        log(f"epoch {epoch + 1}/{config.epochs}  loss {history['loss'][-1]:.5f}  "
+            f"val_loss {history['val_loss'][-1]:.5f}  ({time.perf_counter() - began:.1f} s)")
+
+    denoised = model.predict(noisy_test, batch_size=256, verbose=0)
+    metrics = {**quality_metrics(x_test, noisy_test, denoised), "noise_factor": config.noise_factor,
+               "noise_seed": config.val_noise_seed}
+    with staging_dir(out) as stage:
+        model.save(stage / "dae.keras")
+        _write_json(stage / "config.json", config.to_dict())
+        _write_json(stage / "history.json", history)
+        _write_json(stage / "metrics.json", metrics)
+        plot_loss(history, stage / "loss.png")
+        plot_samples(data.x_test, data.y_test, noisy_test, denoised, stage / "samples.png")
+        publish(stage, out, OUTPUTS)
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    return metrics
