@@ -4,6 +4,8 @@ from typing import Annotated
 
 import typer
 
+from dae_edge.export.cli import export_command
+from dae_edge.runtime.commands import run_command, verify_command
 from dae_edge.train.cli import train_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -28,6 +30,9 @@ def _options(
 
 
 app.command("train")(train_command)
+app.command("export")(export_command)
+app.command("run")(run_command)
+app.command("verify")(verify_command)
 
 
 def main() -> None:

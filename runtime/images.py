@@ -1,0 +1,95 @@
+"""Reading any image Pillow can open into the model's polarity, and writing results back."""
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from dae_edge.runtime.errors import DaeEdgeError
+
+MAX_PIXELS = 16_000_000  # 16 MP: far above any digit scan, well below Pillow's 89 MP bomb limit
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow itself refuses anything twice this size
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm"}
+
+
+class Invert(str, Enum):
+    auto = "auto"
+    yes = "yes"
+    no = "no"
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    pixels: np.ndarray  # float32 (H, W) in [0, 1], white strokes on black, as the model was trained
+    inverted: bool  # whether the file was dark on light (and the result must be inverted back)
+
+
+def _to_gray(image: Image.Image) -> np.ndarray:
+    """Grayscale float32 in [0, 1]; 16- and 32-bit images are scaled, transparency laid on white paper."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(image, dtype=np.float32) / 65535.0
+    if image.mode == "I":
+        values = np.asarray(image, dtype=np.float64)
+        top = 255.0 if values.max() <= 255 else 65535.0
+        return np.clip(values / top, 0, 1).astype(np.float32)
+    if image.mode == "F":
+        return np.clip(np.asarray(image, dtype=np.float32), 0, 1)
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("LA", "RGBA", "PA", "La", "RGBa"):
+        paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, image.convert("RGBA"))
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+
+
+def read_image(path: Path, invert: Invert = Invert.auto) -> LoadedImage:
+    """Load an image file as the model expects it: one channel, [0, 1], white on black."""
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise DaeEdgeError(f"{path}: {image.width}×{image.height} is above the limit of {MAX_PIXELS:,} pixels")
+            image = ImageOps.exif_transpose(image)
+            gray = _to_gray(image)
+    except FileNotFoundError:
+        raise DaeEdgeError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DaeEdgeError(f"{path}: is a folder, not an image") from None
+    except UnidentifiedImageError:
+        raise DaeEdgeError(f"{path}: not an image that Pillow can read") from None
+    except Image.DecompressionBombError:
+        raise DaeEdgeError(f"{path}: above the limit of {MAX_PIXELS:,} pixels") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DaeEdgeError(f"{path}: truncated or corrupt image ({exc})") from None
+    inverted = invert == Invert.yes or (invert == Invert.auto and is_dark_on_light(gray))
+    return LoadedImage(1.0 - gray if inverted else gray, inverted)
+
+
+def is_dark_on_light(gray: np.ndarray) -> bool:
+    """Ink on paper: the background, most of the pixels, is light."""
+    return float(np.median(gray)) > 0.5
+
+
+def to_uint8(pixels: np.ndarray, inverted: bool = False) -> np.ndarray:
+    values = 1.0 - pixels if inverted else pixels
+    return np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
+
+
+def write_image(path: Path, pixels: np.ndarray, inverted: bool = False) -> None:
+    """Write 8-bit grayscale in the input's polarity; written to a temporary name, then moved in place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        Image.fromarray(to_uint8(pixels, inverted), mode="L").save(tmp, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
+        tmp.replace(path)
+    except (OSError, ValueError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise DaeEdgeError(f"{path}: cannot write ({exc})") from None
+
+
+def side_by_side(*images: np.ndarray, gap: int = 2) -> np.ndarray:
+    """Images of one height next to each other, separated by a mid-gray gap."""
+    height = max(image.shape[0] for image in images)
+    parts = []
+    for image in images:
+        parts += [np.pad(image, ((0, height - image.shape[0]), (0, 0))), np.full((height, gap), 0.5, np.float32)]
+    return np.concatenate(parts[:-1], axis=1)

@@ -1,0 +1,57 @@
+"""`dae-edge verify`: checksums and golden outputs of every artifact, on this device."""
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dae_edge.runtime.backends import open_backend
+from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.runtime.files import sha256
+from dae_edge.runtime.manifest import GOLDEN, MANIFEST, read_manifest
+from dae_edge.runtime.tolerances import agreement
+
+
+@dataclass
+class Check:
+    file: str
+    status: str  # "pass", "fail" or "skip"
+    detail: str
+
+
+def load_golden(folder: Path) -> dict[str, np.ndarray]:
+    path = folder / GOLDEN
+    try:
+        with np.load(path, allow_pickle=False) as golden:
+            return {key: golden[key] for key in ("inputs", "outputs", "clean")}
+    except (OSError, KeyError, ValueError) as exc:
+        raise DaeEdgeError(f"{path}: missing or unreadable golden set ({exc})") from None
+
+
+def verify_artifact(folder: Path, entry: dict, golden: dict[str, np.ndarray], threads: int | None = None) -> Check:
+    name = entry["file"]
+    path = folder / name
+    if not path.is_file():
+        return Check(name, "fail", "missing")
+    if sha256(path) != entry["sha256"]:
+        return Check(name, "fail", f"checksum mismatch with {MANIFEST}")
+    try:
+        backend = open_backend(path, threads)
+    except DaeEdgeError as exc:
+        if "not installed" in str(exc):
+            return Check(name, "skip", f"sha256 ok; {exc}")
+        return Check(name, "fail", str(exc))
+    output = backend.run(golden["inputs"])
+    figures, failures = agreement(entry["precision"], golden["outputs"], output, golden["clean"])
+    detail = (f"sha256 ok; {len(output)} golden digits on {backend.name}: max |Δ| {figures.get('max_abs', float('nan')):.2g}, "
+              f"mean |Δ| {figures.get('mean_abs', float('nan')):.2g}")
+    return Check(name, "fail" if failures else "pass", detail + ("; " + "; ".join(failures) if failures else ""))
+
+
+def verify_folder(folder: Path, threads: int | None = None) -> Iterator[Check]:
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise DaeEdgeError(f"{folder}: no {MANIFEST} here; point verify at a folder written by dae-edge export")
+    golden = load_golden(folder)
+    for entry in manifest["artifacts"]:
+        yield verify_artifact(folder, entry, golden, threads)
