@@ -1,5 +1,5 @@
 """The `dae-edge` command line: one function per command, heavy imports inside them."""
-import sys
+import functools
 from typing import Annotated
 
 import typer
@@ -29,20 +29,29 @@ def _options(
     _state["debug"] = debug
 
 
-app.command("train")(train_command)
-app.command("export")(export_command)
-app.command("run")(run_command)
-app.command("verify")(verify_command)
+def _one_line_errors(command):
+    """Known errors become one line on stderr and exit code 1; --debug shows the traceback instead."""
+
+    @functools.wraps(command)
+    def guarded(*args, **kwargs):
+        from dae_edge.runtime.errors import DaeEdgeError
+
+        try:
+            return command(*args, **kwargs)
+        except DaeEdgeError as exc:
+            if _state["debug"]:
+                raise
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return guarded
+
+
+app.command("train")(_one_line_errors(train_command))
+app.command("export")(_one_line_errors(export_command))
+app.command("run")(_one_line_errors(run_command))
+app.command("verify")(_one_line_errors(verify_command))
 
 
 def main() -> None:
-    """Entry point: known errors become one line on stderr and exit code 1 (a traceback with --debug)."""
-    from dae_edge.runtime.errors import DaeEdgeError
-
-    try:
-        app()  # usage errors and Ctrl-C are handled by typer itself
-    except DaeEdgeError as exc:
-        if _state["debug"]:
-            raise
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    app()
