@@ -1,4 +1,5 @@
 """Reading any image Pillow can open into the model's polarity, and writing results back."""
+import warnings
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -9,7 +10,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from dae_edge.runtime.errors import DaeEdgeError
 
 MAX_PIXELS = 16_000_000  # 16 MP: far above any digit scan, well below Pillow's 89 MP bomb limit
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow itself refuses anything twice this size
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm"}
 
 
@@ -46,18 +46,19 @@ def _to_gray(image: Image.Image) -> np.ndarray:
 def read_image(path: Path, invert: Invert = Invert.auto) -> LoadedImage:
     """Load an image file as the model expects it: one channel, [0, 1], white on black."""
     try:
-        with Image.open(path) as image:
-            if image.width * image.height > MAX_PIXELS:
-                raise DaeEdgeError(f"{path}: {image.width}×{image.height} is above the limit of {MAX_PIXELS:,} pixels")
-            image = ImageOps.exif_transpose(image)
-            gray = _to_gray(image)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise DaeEdgeError(f"{path}: {image.width}×{image.height} is above the limit of {MAX_PIXELS:,} pixels")
+                gray = _to_gray(ImageOps.exif_transpose(image))
     except FileNotFoundError:
         raise DaeEdgeError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DaeEdgeError(f"{path}: is a folder, not an image") from None
     except UnidentifiedImageError:
         raise DaeEdgeError(f"{path}: not an image that Pillow can read") from None
-    except Image.DecompressionBombError:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise DaeEdgeError(f"{path}: above the limit of {MAX_PIXELS:,} pixels") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise DaeEdgeError(f"{path}: truncated or corrupt image ({exc})") from None

@@ -1,0 +1,125 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from dae_edge.runtime.cli import app
+
+runner = CliRunner()
+HEAVY = ("tensorflow", "keras", "tf2onnx", "onnx", "matplotlib")
+
+
+def digit_files(folder, golden_dir, count=3, suffix=".png"):
+    """Noisy golden test digits written as 8-bit images."""
+    inputs = np.load(golden_dir / "golden.npz")["inputs"]
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"digit{i}{suffix}"
+        Image.fromarray(np.round(inputs[i, ..., 0] * 255).astype(np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+def run(*args: str):
+    return runner.invoke(app, ["run", *args])
+
+
+@pytest.mark.parametrize("model", ["dae_int8.tflite", "dae.onnx"])
+def test_run_never_imports_tensorflow(tmp_path, exported_dir, model):
+    [image] = digit_files(tmp_path, exported_dir, 1)
+    code = ("import sys\nfrom dae_edge.runtime.cli import app\ntry:\n    app(sys.argv[1:])\nexcept SystemExit as e:\n"
+            "    assert not e.code, e.code\nprint('HEAVY', [m for m in %r if m in sys.modules])" % (HEAVY,))
+    done = subprocess.run([sys.executable, "-c", code, "run", str(image), "--model", str(exported_dir / model)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY []" in done.stdout
+    assert (tmp_path / "digit0.denoised.png").is_file()
+
+
+def test_folder_glob_json_and_out(tmp_path, exported_dir):
+    digit_files(tmp_path / "in", exported_dir, 3)
+    result = run(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(exported_dir / "dae.onnx"), "--json")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [r["ok"] for r in lines] == [True] * 3 and all(r["ms"] > 0 for r in lines)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"digit{i}.denoised.png" for i in range(3)]
+    again = run(str(tmp_path / "in" / "digit*.png"), "--model", str(exported_dir / "dae.onnx"))
+    assert again.exit_code == 0 and again.output.count("→") == 3
+    rerun = run(str(tmp_path / "in"), "--model", str(exported_dir / "dae.onnx"))  # outputs beside inputs are skipped
+    assert rerun.exit_code == 0 and rerun.output.count("→") == 3
+
+
+def test_a_bad_image_in_a_batch(tmp_path, exported_dir):
+    digit_files(tmp_path, exported_dir, 2)
+    (tmp_path / "notes.png").write_text("not an image")
+    result = run(str(tmp_path), "--model", str(exported_dir / "dae.onnx"))
+    assert result.exit_code == 1
+    assert (tmp_path / "digit0.denoised.png").is_file() and (tmp_path / "digit1.denoised.png").is_file()
+    assert "notes.png: not an image" in result.output and "1 of 3 images failed" in result.output
+    assert not (tmp_path / "notes.denoised.png").exists()
+
+
+def test_output_never_overwrites_an_input(tmp_path, exported_dir):
+    [image] = digit_files(tmp_path, exported_dir, 1)
+    clash = tmp_path / "digit0.denoised.png"
+    Image.open(image).save(clash)
+    before = clash.read_bytes()
+    result = run(str(image), str(clash), "--model", str(exported_dir / "dae.onnx"))
+    assert result.exit_code == 1 and "is one of the inputs" in result.output
+    assert clash.read_bytes() == before
+
+
+def test_add_noise_and_compare(tmp_path, exported_dir):
+    clean = np.load(exported_dir / "golden.npz")["clean"][0, ..., 0]
+    path = tmp_path / "clean.png"
+    Image.fromarray(np.round(clean * 255).astype(np.uint8)).save(path)
+    result = run(str(path), "--add-noise", "0.5", "--compare", "--model", str(exported_dir / "dae_int8.tflite"), "--threads", "1")
+    assert result.exit_code == 0, result.output
+    compare = np.asarray(Image.open(tmp_path / "clean.compare.png"))
+    assert compare.shape == (28, 58)
+    noisy = compare[:, :28] / 255.0
+    assert np.abs(noisy - clean).mean() > 0.1  # the left half really is the noisy input
+
+
+@pytest.mark.parametrize("args, message", [
+    (["absent.png"], "no such file"),
+    (["empty_dir"], "no images in this folder"),
+    (["*.nothing"], "no file matches"),
+    (["digit0.png", "--model", "model.pt"], "unknown model type"),
+    (["digit0.png", "--backend", "onnx", "--model", "m.tflite"], "--backend onnx runs .onnx models"),
+    (["empty.png"], "not an image"),
+])
+def test_bad_input_is_one_line(tmp_path, exported_dir, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    digit_files(tmp_path, exported_dir, 1)
+    (tmp_path / "empty_dir").mkdir()
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "model.pt").write_bytes(b"x")
+    (tmp_path / "m.tflite").write_bytes(b"x")
+    result = run(*args, *([] if "--model" in args else ["--model", str(exported_dir / "dae.onnx")]))
+    assert result.exit_code == 1
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_verify_passes_then_catches_tampering(exported_copy):
+    result = runner.invoke(app, ["verify", str(exported_copy)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("PASS") == 4
+    path = exported_copy / "dae_int8.tflite"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    failed = runner.invoke(app, ["verify", str(exported_copy)])
+    assert failed.exit_code == 1 and "FAIL  dae_int8.tflite: checksum mismatch" in failed.output
+    assert failed.output.count("PASS") == 3
+
+
+def test_verify_without_manifest(tmp_path):
+    result = runner.invoke(app, ["verify", str(tmp_path)])
+    assert result.exit_code == 1 and "no manifest.json" in result.output
