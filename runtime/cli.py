@@ -5,11 +5,12 @@ from typing import Annotated
 import typer
 
 from dae_edge.export.cli import export_command
-from dae_edge.runtime.commands import run_command, verify_command
+from dae_edge.runtime.commands import bench_command, run_command, verify_command
+from dae_edge.runtime.demo import demo_command
 from dae_edge.train.cli import train_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Denoise MNIST-style digits on edge devices: train, export, run, verify, bench.")
+                  help="Denoise MNIST-style digits on edge devices: train, export, run, verify, demo, bench.")
 _state = {"debug": False}
 
 
@@ -51,7 +52,13 @@ app.command("train")(_one_line_errors(train_command))
 app.command("export")(_one_line_errors(export_command))
 app.command("run")(_one_line_errors(run_command))
 app.command("verify")(_one_line_errors(verify_command))
+app.command("demo")(_one_line_errors(demo_command))
+app.command("bench")(_one_line_errors(bench_command))
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -123,3 +123,34 @@ def test_verify_passes_then_catches_tampering(exported_copy):
 def test_verify_without_manifest(tmp_path):
     result = runner.invoke(app, ["verify", str(tmp_path)])
     assert result.exit_code == 1 and "no manifest.json" in result.output
+
+
+def test_demo_writes_pictures_from_the_golden_digits(tmp_path, exported_dir, monkeypatch):
+    from dae_edge.runtime import denoiser
+
+    monkeypatch.setattr(denoiser, "shipped_models", lambda: exported_dir)
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    picture = np.asarray(Image.open(tmp_path / "demo.png"))
+    assert picture.shape == (56, 280)
+    golden = np.load(exported_dir / "golden.npz")
+    assert np.abs(picture[:28, :28] / 255.0 - golden["inputs"][0, ..., 0]).max() <= 0.5 / 255 + 1e-6
+    assert len(list(tmp_path.glob("noisy_*.denoised.png"))) == 10
+
+
+def test_bench_measures_every_artifact(exported_dir, mnist, monkeypatch):
+    from dae_edge.runtime import bench as bench_module
+
+    for name, value in [("LATENCY_WARMUP", 1), ("LATENCY_RUNS", 3), ("THROUGHPUT_SECONDS", 0.01), ("COLD_STARTS", 1)]:
+        monkeypatch.setattr(bench_module, name, value)
+    result = bench_module.bench(exported_dir, mnist.x_test[:40] / np.float32(255), [1], log=lambda line: None)
+    files = [row["file"] for row in result["rows"]]
+    assert files == ["dae.keras", "dae.tflite", "dae.onnx", "dae_int8.tflite", "dae_int8.onnx"]
+    keras_row = result["rows"][0]
+    for row in result["rows"]:
+        assert row["throughput_ips"] > 0 and row["latency_ms_p95"] >= row["latency_ms_median"] > 0
+        same = 1e-4 if row["precision"] == "fp32" else 0.5  # dB: fp32 reproduces Keras, int8 stays close
+        assert abs(row["psnr_0.5"] - keras_row["psnr_0.5"]) < same and abs(row["psnr_0.7"] - keras_row["psnr_0.7"]) < same
+    assert all(row["cold_start_s"] > 0 for row in result["rows"][1:])
+    assert result["machine"]["cores"] >= 1 and "onnxruntime" in result["machine"]["libraries"]
+    assert "| dae_int8.tflite | litert | 1 |" in bench_module.format_table(result)

@@ -1,0 +1,160 @@
+"""Every exported format against the Keras model and against each other, on real digits and edge patterns."""
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from conftest import need
+from dae_edge.export.onnx_export import to_onnx, to_onnx_int8
+from dae_edge.export.tflite_export import to_tflite
+from dae_edge.runtime.backends import BACKENDS
+from dae_edge.runtime.cli import app
+from dae_edge.runtime.denoiser import Denoiser, litert_installed, shipped_models
+from dae_edge.runtime.metrics import psnr
+from dae_edge.runtime.noise import add_noise
+from dae_edge.runtime.tolerances import INT8_PSNR_DROP_DB
+from dae_edge.runtime.verify import verify_folder
+from dae_edge.train.data import to_float
+from parity import FP32, INT8, INT8_PAIR, PNG_STEP, Tolerance, assert_close
+
+# (reference, candidate, tolerance): "keras" is the trained model, the others exported artifacts.
+PAIRS = [
+    ("keras", "dae.tflite", FP32),
+    ("keras", "dae.onnx", FP32),
+    ("dae.tflite", "dae.onnx", FP32),  # LiteRT ↔ onnxruntime on the same float weights
+    ("keras", "dae_int8.tflite", INT8),
+    ("keras", "dae_int8.onnx", INT8),
+    ("dae_int8.tflite", "dae_int8.onnx", INT8_PAIR),  # LiteRT ↔ onnxruntime, both int8
+]
+ARTIFACTS = sorted({name for pair in PAIRS for name in pair[:2]} - {"keras"})
+
+
+class KerasBackend:
+    """The Keras model behind the runtime's Backend interface, so tiling is compared like for like."""
+
+    name = "keras"
+    input_shape = (28, 28, 1)
+    input_dtype = "float32"
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self.model.predict(batch, batch_size=256, verbose=0)
+
+
+@pytest.fixture(scope="module")
+def models(exported_dir) -> dict[str, Denoiser]:
+    import keras
+
+    need(litert_installed(), "LiteRT (ai-edge-litert) is not installed")
+    keras_model = keras.models.load_model(exported_dir / "dae.keras")
+    loaded = {name: Denoiser.load(exported_dir / name, threads=1) for name in ARTIFACTS}
+    return {"keras": Denoiser(KerasBackend(keras_model), exported_dir / "dae.keras", None), **loaded}
+
+
+@pytest.fixture(scope="module")
+def inputs(mnist) -> dict[str, np.ndarray]:
+    """Real noisy test digits (from the end of the test set: not the export's validation digits) and edge patterns."""
+    clean = to_float(mnist.x_test[-64:])[..., 0]
+    rng = np.random.default_rng(7)
+    return {
+        "digits": add_noise(clean, 0.5, seed=11),
+        "black": np.zeros((7, 28, 28), np.float32),
+        "white": np.ones((7, 28, 28), np.float32),
+        "noise": rng.random((7, 28, 28), dtype=np.float32),
+    }
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+@pytest.mark.parametrize("kind", ["digits", "black", "white", "noise"])
+@pytest.mark.parametrize("reference, candidate, tolerance", PAIRS, ids=[f"{a}-{b}" for a, b, _ in PAIRS])
+def test_pairs_agree(models, inputs, reference, candidate, tolerance, kind, batch):
+    images = inputs[kind][:batch]
+    assert_close(f"{reference} ↔ {candidate} on {batch} {kind}", models[reference].denoise(images),
+                 models[candidate].denoise(images), tolerance)
+
+
+@pytest.mark.parametrize("name", ["dae_int8.tflite", "dae_int8.onnx"])
+def test_int8_keeps_the_pictures(models, mnist, name):
+    clean = to_float(mnist.x_test[-200:])[..., 0]
+    noisy = add_noise(clean, 0.5, seed=11)
+    reference = psnr(clean, models["keras"].denoise(noisy)).mean()
+    quantized = psnr(clean, models[name].denoise(noisy)).mean()
+    assert quantized >= reference - INT8_PSNR_DROP_DB, f"{name}: PSNR {quantized:.2f} dB vs Keras {reference:.2f} dB"
+
+
+@pytest.mark.parametrize("reference, candidate, tolerance", PAIRS, ids=[f"{a}-{b}" for a, b, _ in PAIRS])
+def test_large_non_square_image_through_tiling(models, inputs, reference, candidate, tolerance):
+    grid = inputs["digits"][:12].reshape(2, 3, 2, 28, 28).transpose(0, 1, 3, 2, 4).reshape(2, 84, 56)
+    big = np.concatenate([grid, grid[:, :, :45]], axis=2)[:, :75]  # and make it 75×101, not a multiple of 28
+    assert_close(f"{reference} ↔ {candidate} on 75×101 tiles", models[reference].denoise(big),
+                 models[candidate].denoise(big), tolerance)
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_dae_edge_run_on_png_files(tmp_path, models, inputs, exported_dir, name):
+    """Image reading and writing inside the comparison: PNG in, `dae-edge run`, PNG out."""
+    digits = np.round(inputs["digits"][:7] * 255).astype(np.uint8)
+    for i, digit in enumerate(digits):
+        Image.fromarray(digit).save(tmp_path / f"d{i}.png")
+    result = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "out"), "--invert", "no",
+                                      "--model", str(exported_dir / name)])
+    assert result.exit_code == 0, result.output
+    written = np.stack([np.asarray(Image.open(tmp_path / "out" / f"d{i}.denoised.png")) for i in range(7)]) / 255.0
+    expected = models["keras"].denoise(digits / np.float32(255))
+    base = INT8 if "int8" in name else FP32
+    tolerance = Tolerance(max_abs=None if base.max_abs is None else base.max_abs + PNG_STEP,
+                          mean_abs=None if base.mean_abs is None else base.mean_abs + PNG_STEP)
+    assert_close(f"keras ↔ dae-edge run {name} via PNG", expected.astype(np.float64), written, tolerance)
+
+
+def test_every_backend_and_artifact_kind_is_covered(exported_dir):
+    import json
+
+    manifest = json.loads((exported_dir / "manifest.json").read_text())
+    assert {a["file"] for a in manifest["artifacts"]} <= set(ARTIFACTS), "an exported artifact has no parity pair"
+    assert set(BACKENDS) <= {os.path.splitext(name)[1] for name in ARTIFACTS}, "a runtime backend has no parity pair"
+    kinds = {(a["format"], a["precision"]) for a in manifest["artifacts"]}
+    assert kinds == {("tflite", "fp32"), ("onnx", "fp32"), ("tflite", "int8"), ("onnx", "int8")}
+
+
+def _perturbed(model):
+    import keras
+
+    clone = keras.models.clone_model(model)
+    weights = model.get_weights()
+    weights[-1] = weights[-1] + 0.5  # the output layer's bias: every pixel moves, as a broken converter would
+    clone.set_weights(weights)
+    return clone
+
+
+@pytest.mark.parametrize("name", ["dae.tflite", "dae.onnx", "dae_int8.tflite", "dae_int8.onnx"])
+def test_a_perturbed_artifact_is_caught(tmp_path, models, inputs, exported_dir, name):
+    from dae_edge.export.keras_model import fixed_input_model
+
+    fixed = fixed_input_model(_perturbed(models["keras"].backend.model))
+    calibration = inputs["digits"][:32, ..., None]
+    path = tmp_path / name
+    if name == "dae.tflite":
+        to_tflite(fixed, path)
+    elif name == "dae_int8.tflite":
+        to_tflite(fixed, path, calibration)
+    else:
+        to_onnx(fixed, tmp_path / "dae.onnx", {})
+        if name == "dae_int8.onnx":
+            to_onnx_int8(tmp_path / "dae.onnx", path, calibration, {})
+    pair = next(p for p in PAIRS if p[0] == "keras" and p[1] == name)
+    images = inputs["digits"][:7]
+    with pytest.raises(AssertionError, match=f"keras ↔ {name}"):
+        assert_close(f"keras ↔ {name}", models["keras"].denoise(images), Denoiser.load(path).denoise(images), pair[2])
+
+
+def test_shipped_models_match_their_golden_set():
+    need(litert_installed(), "LiteRT (ai-edge-litert) is not installed")
+    folder = shipped_models()
+    need((folder / "manifest.json").is_file(), "no models have been shipped yet")
+    checks = list(verify_folder(folder))
+    assert len(checks) == 4 and all(c.status == "pass" for c in checks), [c for c in checks if c.status != "pass"]
