@@ -1,4 +1,5 @@
 """`dae-edge export`: TFLite and ONNX artifacts, validated against the Keras model."""
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -15,6 +16,7 @@ def export_command(
     seed: Annotated[int, typer.Option(help="Seed for picking calibration and validation digits.")] = 0,
 ) -> None:
     """Export dae.tflite and dae.onnx (with --int8 also dae_int8.tflite, dae_int8.onnx), golden.npz and manifest.json."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     from dae_edge.export.exporter import ExportOptions, export
     from dae_edge.train.data import load_mnist
 

@@ -33,6 +33,7 @@ def to_onnx(model, path: Path, metadata: dict[str, str], opset: int = OPSET) -> 
     import tf2onnx
 
     signature = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="noisy"),)
+    tf2onnx.logging.set_level(tf2onnx.logging.ERROR)
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=opset)
     name_batch_dimension(proto)
     set_metadata(proto, metadata)

@@ -1,4 +1,7 @@
 """Keras → TFLite, float32 or full-integer int8."""
+import contextlib
+import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,5 +18,7 @@ def to_tflite(model, path: Path, calibration: np.ndarray | None = None) -> Path:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
-    path.write_bytes(converter.convert())
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # it prints its SavedModel signature and warns about I/O statistics
+        path.write_bytes(converter.convert())
     return path

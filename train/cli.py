@@ -1,4 +1,5 @@
 """`dae-edge train`: train the reference DAE on MNIST."""
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,6 +18,7 @@ def train_command(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last checkpoint in --out.")] = False,
 ) -> None:
     """Train the denoising autoencoder and write dae.keras, config.json, history.json, loss.png, samples.png, metrics.json."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     from dae_edge.runtime.errors import DaeEdgeError
     from dae_edge.train.config import TrainConfig
 
