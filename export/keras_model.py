@@ -25,10 +25,13 @@ def fixed_input_model(model):
     shape = tuple(model.input_shape)
     if len(shape) != 4 or shape[3] != 1 or any(d not in (None, TILE) for d in shape[1:3]):
         raise DaeEdgeError(f"the model's input {shape} does not take 28×28×1 images")
-    config = model.get_config()
-    config["layers"][0]["config"]["batch_shape"] = (None, TILE, TILE, 1)
-    fixed = model.__class__.from_config(config)
-    fixed.set_weights(model.get_weights())
+    try:
+        config = model.get_config()
+        config["layers"][0]["config"]["batch_shape"] = (None, TILE, TILE, 1)
+        fixed = model.__class__.from_config(config)
+        fixed.set_weights(model.get_weights())
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise DaeEdgeError(f"cannot give the model a 28×28×1 input ({exc}); export expects a functional Keras model") from None
     if tuple(fixed.output_shape[1:]) != (TILE, TILE, 1):
         raise DaeEdgeError(f"the model's output {tuple(fixed.output_shape)} is not a 28×28×1 image")
     return fixed

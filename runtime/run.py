@@ -34,10 +34,12 @@ class RunOptions:
     compare: bool = False  # also write input and result side by side
 
 
-def _load(path: Path, options: RunOptions, inputs: set[Path]) -> tuple[LoadedImage, Path]:
+def _load(path: Path, options: RunOptions, inputs: set[Path], taken: dict[Path, Path]) -> tuple[LoadedImage, Path]:
     target = output_path(path, options.out)
     if target.resolve() in inputs:
         raise DaeEdgeError(f"{path}: its output name {target.name} is one of the inputs; use --out DIR")
+    if taken.setdefault(target.resolve(), path) != path:
+        raise DaeEdgeError(f"{path}: its output {target.name} would overwrite the result of {taken[target.resolve()]}")
     image = read_image(path, options.invert)
     if options.add_noise is not None:
         image = LoadedImage(add_noise(image.pixels, options.add_noise, options.seed), image.inverted)
@@ -49,6 +51,7 @@ def denoise_files(
 ) -> Iterator[Result]:
     """Denoise `paths` in batches, yielding one Result per input in order."""
     inputs = {p.resolve() for p in paths}
+    taken: dict[Path, Path] = {}
     for start in range(0, len(paths), FILES_PER_BATCH):
         began = time.perf_counter()
         loaded: list[tuple[Result, LoadedImage, Path]] = []
@@ -57,7 +60,7 @@ def denoise_files(
             result = Result(path)
             results.append(result)
             try:
-                image, target = _load(path, options, inputs)
+                image, target = _load(path, options, inputs, taken)
                 loaded.append((result, image, target))
             except DaeEdgeError as exc:
                 result.error = str(exc)

@@ -52,6 +52,10 @@ def verify_folder(folder: Path, threads: int | None = None) -> Iterator[Check]:
     manifest = read_manifest(folder)
     if manifest is None:
         raise DaeEdgeError(f"{folder}: no {MANIFEST} here; point verify at a folder written by dae-edge export")
+    golden_entry = manifest.get("golden", {})
+    if not (folder / GOLDEN).is_file() or sha256(folder / GOLDEN) != golden_entry.get("sha256"):
+        yield Check(GOLDEN, "fail", f"missing or checksum mismatch with {MANIFEST}")
+        return
     golden = load_golden(folder)
     for entry in manifest["artifacts"]:
         yield verify_artifact(folder, entry, golden, threads)

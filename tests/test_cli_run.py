@@ -154,3 +154,19 @@ def test_bench_measures_every_artifact(exported_dir, mnist, monkeypatch):
     assert all(row["cold_start_s"] > 0 for row in result["rows"][1:])
     assert result["machine"]["cores"] >= 1 and "onnxruntime" in result["machine"]["libraries"]
     assert "| dae_int8.tflite | litert | 1 |" in bench_module.format_table(result)
+
+
+def test_two_inputs_never_share_an_output(tmp_path, exported_dir):
+    [png] = digit_files(tmp_path, exported_dir, 1)
+    Image.open(png).save(tmp_path / "digit0.bmp")
+    result = run(str(png), str(tmp_path / "digit0.bmp"), "--model", str(exported_dir / "dae.onnx"))
+    assert result.exit_code == 1 and "would overwrite the result of" in result.output
+    assert (tmp_path / "digit0.denoised.png").is_file()
+
+
+def test_verify_checks_the_golden_set(exported_copy):
+    golden = dict(np.load(exported_copy / "golden.npz"))
+    golden["outputs"] = golden["outputs"] + 0.1
+    np.savez_compressed(exported_copy / "golden.npz", **golden)
+    result = runner.invoke(app, ["verify", str(exported_copy)])
+    assert result.exit_code == 1 and "FAIL  golden.npz" in result.output
