@@ -1,4 +1,4 @@
-"""`dae-edge run` and `dae-edge verify`: the commands of the edge runtime."""
+"""`dae-edge run`, `verify` and `bench`: the commands of the edge runtime."""
 import json
 import sys
 from enum import Enum
@@ -58,10 +58,12 @@ def run_command(
         for result in denoise_files(denoiser, paths, options, bar.update):
             if as_json:
                 typer.echo(json.dumps(result.to_json()))
-            elif result.error is None:
+            elif result.error is None and not show_bar:
                 typer.echo(f"{result.input} → {result.output}")
             if result.error is not None:
                 failed.append(result.error)
+    if show_bar:
+        typer.echo(f"denoised {len(paths) - len(failed)} of {len(paths)} images")
     if failed:
         if len(paths) == 1:
             raise DaeEdgeError(failed[0])
