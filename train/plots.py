@@ -16,10 +16,13 @@ def _pyplot():
 def plot_loss(history: dict, path: Path) -> None:
     """Training and validation loss per epoch."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     epochs = np.arange(1, len(history["loss"]) + 1)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(epochs, history["loss"], "o-", label="training loss")
     ax.plot(epochs, history["val_loss"], "s-", label="validation loss")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("binary cross-entropy")
     ax.set_title("DAE training on MNIST")
