@@ -77,10 +77,10 @@ def to_uint8(pixels: np.ndarray, inverted: bool = False) -> np.ndarray:
 
 
 def write_image(path: Path, pixels: np.ndarray, inverted: bool = False) -> None:
-    """Write 8-bit grayscale in the input's polarity; written to a temporary name, then moved in place."""
+    """Write an 8-bit grayscale PNG in the input's polarity; written to a temporary name, then moved in place."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        Image.fromarray(to_uint8(pixels, inverted), mode="L").save(tmp, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
+        Image.fromarray(to_uint8(pixels, inverted), mode="L").save(tmp, format="PNG")
         tmp.replace(path)
     except (OSError, ValueError) as exc:
         tmp.unlink(missing_ok=True)
