@@ -146,7 +146,7 @@ def bench(models: Path, clean: np.ndarray, threads: list[int], log=print) -> dic
 def format_table(result: dict) -> str:
     m = result["machine"]
     libs = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
-    lines = [f"{m['cpu']}, {m['cores']} cores, Python {m['python']}; {libs}",
+    lines = [f"{m['cpu']}, {m['cores']} cores, Python {m['python']}; {libs}", "",
              f"quality on {result['images']} MNIST test digits (noise seed {result['noise_seed']}); "
              f"latency at batch 1, throughput at batch {THROUGHPUT_BATCH}", "",
              "| file | backend | threads | KB | PSNR 0.5 | SSIM 0.5 | PSNR 0.3 | PSNR 0.7 | median ms | p95 ms | images/s | cold start s |",
