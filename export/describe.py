@@ -10,9 +10,9 @@ def _tensor(name: str, shape, dtype: str, quantization: dict | None) -> dict:
 
 
 def describe_tflite(path: Path) -> dict:
-    from dae_edge.runtime.backends import _litert_interpreter
+    from dae_edge.runtime.backends import litert_interpreter
 
-    interpreter = _litert_interpreter()(model_path=str(path))
+    interpreter = litert_interpreter()(model_path=str(path))
 
     def tensors(details: list[dict]) -> list[dict]:
         result = []

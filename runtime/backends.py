@@ -47,7 +47,7 @@ class OnnxBackend:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
 
 
-def _litert_interpreter():
+def litert_interpreter():
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
@@ -62,7 +62,7 @@ class LiteRTBackend:
     name = "litert"
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
-        Interpreter = _litert_interpreter()
+        Interpreter = litert_interpreter()
         try:
             self.interpreter = Interpreter(model_path=str(path), num_threads=threads or default_threads())
             self.interpreter.allocate_tensors()

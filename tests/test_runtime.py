@@ -89,3 +89,34 @@ def test_default_model_follows_the_installed_runtime(exported_dir, monkeypatch):
 def test_bad_array_shape(exported_dir):
     with pytest.raises(DaeEdgeError, match="expected images of shape"):
         Denoiser.load(exported_dir / "dae.onnx").denoise(np.zeros((2, 28, 28, 3), np.float32))
+
+
+def test_falls_back_to_tflite_runtime(exported_dir, monkeypatch):
+    """Where only the older tflite_runtime package is installed, LiteRT models still run through it."""
+    import sys
+    import types
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    real_import = builtins.__import__
+
+    def without_litert(name, *args, **kwargs):
+        if name.startswith("ai_edge_litert"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    opened = []
+
+    class LegacyInterpreter(Interpreter):
+        def __init__(self, *args, **kwargs):
+            opened.append(kwargs["model_path"])
+            super().__init__(*args, **kwargs)
+
+    legacy = types.ModuleType("tflite_runtime")
+    legacy.interpreter = types.SimpleNamespace(Interpreter=LegacyInterpreter)
+    monkeypatch.setitem(sys.modules, "tflite_runtime", legacy)
+    monkeypatch.setitem(sys.modules, "tflite_runtime.interpreter", legacy.interpreter)
+    monkeypatch.setattr(builtins, "__import__", without_litert)
+    denoiser = Denoiser.load(exported_dir / "dae_int8.tflite")
+    assert denoiser.denoise(np.zeros((2, 28, 28), np.float32)).shape == (2, 28, 28)
+    assert opened == [str(exported_dir / "dae_int8.tflite")]
