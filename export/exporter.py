@@ -38,8 +38,9 @@ def _training_config(model_path: Path) -> TrainConfig:
     return TrainConfig.from_dict(json.loads(path.read_text())) if path.is_file() else TrainConfig()
 
 
-def _sample(images: np.ndarray, count: int, seed: int) -> np.ndarray:
-    return images[np.sort(np.random.default_rng(seed).choice(len(images), count, replace=False))]
+def _pick(total: int, count: int, seed: int) -> np.ndarray:
+    """`count` distinct indices below `total`, seeded, in ascending order."""
+    return np.sort(np.random.default_rng(seed).choice(total, count, replace=False))
 
 
 def _converters(fixed, int8: bool, calibration: np.ndarray, metadata: dict) -> list[tuple[str, str, str, callable]]:
@@ -71,9 +72,9 @@ def export(model_path: Path, out: Path, data: Mnist, options: ExportOptions, log
     ensure_writable_dir(out)
     config = _training_config(model_path)
 
-    calibration = add_noise(to_float(_sample(data.x_train, options.calibration_images, options.seed)),
+    calibration = add_noise(to_float(data.x_train[_pick(len(data.x_train), options.calibration_images, options.seed)]),
                             config.noise_factor, options.seed)
-    order = np.sort(np.random.default_rng(options.seed).choice(len(data.x_test), options.validation_images, replace=False))
+    order = _pick(len(data.x_test), options.validation_images, options.seed)
     clean = to_float(data.x_test[order])
     noisy = add_noise(clean, config.noise_factor, config.val_noise_seed)
     reference = fixed.predict(noisy, batch_size=256, verbose=0)
@@ -86,7 +87,10 @@ def export(model_path: Path, out: Path, data: Mnist, options: ExportOptions, log
     with staging_dir(out) as stage:
         for name, fmt, precision, convert in _converters(fixed, options.int8, calibration, metadata):
             log(f"exporting {name}")
-            convert(stage / name)
+            try:
+                convert(stage / name)
+            except Exception as exc:  # converters raise anything from TensorFlow, tf2onnx or onnx
+                raise ExportError(f"{name}: conversion failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
             output = open_backend(stage / name).run(noisy)
             figures, failed = agreement(precision, reference, output, clean)
             failures += [f"{name}: {f}" for f in failed]
@@ -98,29 +102,37 @@ def export(model_path: Path, out: Path, data: Mnist, options: ExportOptions, log
             raise ExportError("validation failed, nothing was published: " + "; ".join(failures))
         golden = _golden(data.y_test[order], noisy, reference, clean)
         np.savez_compressed(stage / GOLDEN, **golden)
-        manifest = {
-            "format_version": 1,
-            "created_by": f"dae-edge {metadata['dae_edge_version']}",
-            "model_version": metadata["model_version"],
-            "source": {"file": model_path.name, "sha256": model_sha, "training_config": config.to_dict(),
-                       "training_config_sha256": config.sha256()},
-            "input": {"layout": "NHWC", "shape": [None, 28, 28, 1], "dtype": "float32", "value_range": [0.0, 1.0],
-                      "polarity": "white digit on black (MNIST)", "tiling": "larger images: overlapping 28×28 tiles"},
-            "calibration": {"images": options.calibration_images, "from": "MNIST training images",
-                            "noise_factor": config.noise_factor, "seed": options.seed},
-            "validation": {"images": options.validation_images, "from": "MNIST test images",
-                           "noise_factor": config.noise_factor, "noise_seed": config.val_noise_seed,
-                           "tolerances": {"fp32_max_abs": FP32_MAX_ABS, "int8_mean_abs": INT8_MEAN_ABS,
-                                          "int8_psnr_drop_db": INT8_PSNR_DROP_DB}},
-            "golden": {"file": GOLDEN, "sha256": sha256(stage / GOLDEN), "images": len(golden["inputs"])},
-            "artifacts": artifacts,
-        }
+        manifest = _manifest(model_path.name, model_sha, config, options, metadata, golden, stage / GOLDEN, artifacts)
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        old = read_manifest(out) if (out / MANIFEST).is_file() else None
+        try:
+            old = read_manifest(out)
+        except DaeEdgeError:
+            old = None  # a broken old manifest is simply replaced
         names = [a["file"] for a in artifacts]
         publish(stage, out, [*names, GOLDEN, MANIFEST])
     _remove_stale(out, old, names)
     return manifest
+
+
+def _manifest(model_name: str, model_sha: str, config: TrainConfig, options: ExportOptions, metadata: dict,
+              golden: dict, golden_path: Path, artifacts: list[dict]) -> dict:
+    return {
+        "format_version": 1,
+        "created_by": f"dae-edge {metadata['dae_edge_version']}",
+        "model_version": metadata["model_version"],
+        "source": {"file": model_name, "sha256": model_sha, "training_config": config.to_dict(),
+                   "training_config_sha256": config.sha256()},
+        "input": {"layout": "NHWC", "shape": [None, 28, 28, 1], "dtype": "float32", "value_range": [0.0, 1.0],
+                  "polarity": "white digit on black (MNIST)", "tiling": "larger images: overlapping 28×28 tiles"},
+        "calibration": {"images": options.calibration_images, "from": "MNIST training images",
+                        "noise_factor": config.noise_factor, "seed": options.seed},
+        "validation": {"images": options.validation_images, "from": "MNIST test images",
+                       "noise_factor": config.noise_factor, "noise_seed": config.val_noise_seed,
+                       "tolerances": {"fp32_max_abs": FP32_MAX_ABS, "int8_mean_abs": INT8_MEAN_ABS,
+                                      "int8_psnr_drop_db": INT8_PSNR_DROP_DB}},
+        "golden": {"file": GOLDEN, "sha256": sha256(golden_path), "images": len(golden["inputs"])},
+        "artifacts": artifacts,
+    }
 
 
 def _golden(labels: np.ndarray, noisy: np.ndarray, reference: np.ndarray, clean: np.ndarray) -> dict:

@@ -124,3 +124,18 @@ def test_bad_input_leaves_good_artifacts_untouched(exported_copy, mnist_dir, cas
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert snapshot(exported_copy) == before
+
+
+def test_a_crashing_converter_is_one_line_and_publishes_nothing(exported_copy, mnist_dir, monkeypatch):
+    from dae_edge.export import tflite_export
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("converter crashed\nwith details")
+
+    monkeypatch.setattr(tflite_export, "to_tflite", crash)
+    before = snapshot(exported_copy)
+    result = runner.invoke(app, ["export", "--model", str(exported_copy / "dae.keras"), "--out", str(exported_copy),
+                                 "--data", str(mnist_dir)])
+    assert result.exit_code == 1
+    assert "dae.tflite: conversion failed (RuntimeError: converter crashed)" in result.output
+    assert snapshot(exported_copy) == before
