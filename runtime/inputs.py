@@ -30,8 +30,10 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
             found += matches
         else:
             found.append(path)  # a missing file is reported with the others that fail
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return [Path(p) for p in unique]
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)  # the same file named twice is denoised once, as the user named it
+    return list(unique.values())
 
 
 def output_path(source: Path, out: Path | None, tag: str = OUTPUT_TAG) -> Path:
