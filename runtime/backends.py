@@ -23,28 +23,49 @@ def default_threads() -> int:
 
 
 class OnnxBackend:
+    """onnxruntime. Small batches use its own threads; large ones are split across `threads` runs of a
+    single-threaded session, which keeps both cores busy where its ConvTranspose kernel does not
+    (measured here: 4,600 instead of 3,550 images/s at batch 256 on 2 cores)."""
+
     name = "onnxruntime"
+    PARALLEL_MIN_BATCH = 32  # below this, handing chunks to threads costs more than it saves
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
         try:
-            import onnxruntime as ort
+            import onnxruntime
         except ImportError:
             raise DaeEdgeError("onnxruntime is not installed: pip install dae-edge") from None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or default_threads()
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types for bad files
-            raise DaeEdgeError(f"{path}: not a valid ONNX model ({str(exc).splitlines()[0][:200]})") from None
+        self._ort, self._path, self.threads = onnxruntime, path, threads or default_threads()
+        self.session = self._session(self.threads)
+        self._split: tuple | None = None  # (single-threaded session, thread pool), made when first needed
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name
         self.input_shape = tuple(model_input.shape[1:])
         self.input_dtype = "float32" if model_input.type == "tensor(float)" else model_input.type
 
+    def _session(self, threads: int):
+        options = self._ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            return self._ort.InferenceSession(str(self._path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            raise DaeEdgeError(f"{self._path}: not a valid ONNX model ({str(exc).splitlines()[0][:200]})") from None
+
+    def _run_one(self, session, batch: np.ndarray) -> np.ndarray:
+        return session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+
     def run(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+        if self.threads < 2 or len(batch) < self.PARALLEL_MIN_BATCH:
+            return self._run_one(self.session, batch)
+        if self._split is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._split = (self._session(1), ThreadPoolExecutor(self.threads))
+        session, pool = self._split
+        chunks = np.array_split(batch, self.threads)
+        return np.concatenate(list(pool.map(lambda chunk: self._run_one(session, chunk), chunks)))
 
 
 def litert_interpreter():

@@ -120,3 +120,14 @@ def test_falls_back_to_tflite_runtime(exported_dir, monkeypatch):
     denoiser = Denoiser.load(exported_dir / "dae_int8.tflite")
     assert denoiser.denoise(np.zeros((2, 28, 28), np.float32)).shape == (2, 28, 28)
     assert opened == [str(exported_dir / "dae_int8.tflite")]
+
+
+@pytest.mark.parametrize("name", ["dae.onnx", "dae_int8.onnx"])
+def test_onnx_batches_split_across_threads_give_the_same_result(exported_dir, name):
+    from dae_edge.runtime.backends import OnnxBackend
+
+    batch = np.random.default_rng(3).random((70, 28, 28, 1), dtype=np.float32)
+    single, split = OnnxBackend(exported_dir / name, 1), OnnxBackend(exported_dir / name, 2)
+    assert len(batch) >= OnnxBackend.PARALLEL_MIN_BATCH
+    np.testing.assert_allclose(split.run(batch), single.run(batch), rtol=0, atol=1e-6)
+    assert split._split is not None  # the split path really ran
