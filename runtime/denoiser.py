@@ -43,12 +43,9 @@ class Denoiser:
     def load(cls, path: Path | str | None = None, threads: int | None = None) -> "Denoiser":
         """Open a .onnx or .tflite model, checking it against the manifest beside it if there is one."""
         path = Path(path) if path is not None else default_model()
-        if path.is_file():
-            entry = artifact_entry(read_manifest(path.parent), path.name)
-            if entry is not None:
-                check_checksum(path, entry)
-        else:
-            entry = None
+        entry = artifact_entry(read_manifest(path.parent), path.name) if path.is_file() else None
+        if entry is not None:
+            check_checksum(path, entry)
         return cls(open_backend(path, threads), path, entry)
 
     @property
