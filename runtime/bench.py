@@ -14,6 +14,7 @@ import numpy as np
 
 from dae_edge.runtime.backends import open_backend
 from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.runtime.images import write_image
 from dae_edge.runtime.manifest import read_manifest
 from dae_edge.runtime.metrics import psnr, ssim
 from dae_edge.runtime.noise import add_noise
@@ -39,20 +40,6 @@ def machine() -> dict:
             pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
             "libraries": libraries}
-
-
-class KerasPredict:
-    """The Keras model through model.predict: what a user would otherwise run."""
-
-    name = "keras"
-
-    def __init__(self, path: Path) -> None:
-        import keras
-
-        self.model = keras.models.load_model(path, compile=False)
-
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        return self.model.predict(batch, batch_size=THROUGHPUT_BATCH, verbose=0)
 
 
 def _quality(run, clean: np.ndarray, noise_seed: int) -> dict:
@@ -86,6 +73,10 @@ def _throughput(run, batch: np.ndarray) -> float:
     return done / (time.perf_counter() - began)
 
 
+def _speed(run, noisy: np.ndarray) -> dict:
+    return {**_latency(run, noisy[:1]), "throughput_ips": _throughput(run, noisy[:THROUGHPUT_BATCH])}
+
+
 def _cold_start(model: Path, threads: int, image: Path) -> float:
     """Median wall time of a fresh `dae-edge run` process, from launch to the written file."""
     script = Path(sys.executable).with_name("dae-edge")
@@ -113,17 +104,16 @@ def bench(models: Path, clean: np.ndarray, threads: list[int], log=print) -> dic
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         one = Path(tmp) / "one.png"
-        from dae_edge.runtime.images import write_image
-
         write_image(one, noisy[0, ..., 0])
         keras_file = models / manifest["source"]["file"]
         if importlib.util.find_spec("keras") and keras_file.is_file():
             log(f"measuring {keras_file.name} (keras, model.predict)")
-            keras_model = KerasPredict(keras_file)
+            from dae_edge.train.reference import KerasPredict  # only where TensorFlow is installed
+
+            keras_model = KerasPredict(keras_file, THROUGHPUT_BATCH)
             rows.append({"file": keras_file.name, "backend": "keras", "precision": "fp32", "threads": None,
                          "bytes": keras_file.stat().st_size, **_quality(keras_model.run, clean[..., None], noise_seed),
-                         **_latency(keras_model.run, noisy[:1]),
-                         "throughput_ips": _throughput(keras_model.run, noisy[:THROUGHPUT_BATCH]), "cold_start_s": None})
+                         **_speed(keras_model.run, noisy), "cold_start_s": None})
         for entry in manifest["artifacts"]:
             path = models / entry["file"]
             quality = None
@@ -136,9 +126,7 @@ def bench(models: Path, clean: np.ndarray, threads: list[int], log=print) -> dic
                 log(f"measuring {entry['file']} ({backend.name}, {count} thread{'s' * (count > 1)})")
                 quality = quality or _quality(backend.run, clean[..., None], noise_seed)
                 rows.append({"file": entry["file"], "backend": backend.name, "precision": entry["precision"],
-                             "threads": count, "bytes": path.stat().st_size, **quality,
-                             **_latency(backend.run, noisy[:1]),
-                             "throughput_ips": _throughput(backend.run, noisy[:THROUGHPUT_BATCH]),
+                             "threads": count, "bytes": path.stat().st_size, **quality, **_speed(backend.run, noisy),
                              "cold_start_s": _cold_start(path, count, one)})
     return {"machine": machine(), "images": len(clean), "noise_seed": noise_seed, "rows": rows}
 
