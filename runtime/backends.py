@@ -5,7 +5,7 @@ from typing import Protocol
 
 import numpy as np
 
-from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.runtime.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.runtime.quant import dequantize, quantize
 
 
@@ -34,7 +34,7 @@ class OnnxBackend:
         try:
             import onnxruntime
         except ImportError:
-            raise DaeEdgeError("onnxruntime is not installed: pip install dae-edge") from None
+            raise RuntimeMissing("onnxruntime is not installed: pip install dae-edge") from None
         self._ort, self._path, self.threads = onnxruntime, path, threads or default_threads()
         self.session = self._session(self.threads)
         self._split: tuple | None = None  # (single-threaded session, thread pool), made when first needed
@@ -75,7 +75,7 @@ def litert_interpreter():
         try:
             from tflite_runtime.interpreter import Interpreter
         except ImportError:
-            raise DaeEdgeError("LiteRT is not installed: pip install 'dae-edge[tflite]'") from None
+            raise RuntimeMissing("LiteRT is not installed: pip install 'dae-edge[tflite]'") from None
     return Interpreter
 
 
@@ -90,7 +90,7 @@ class LiteRTBackend:
         except (ValueError, RuntimeError) as exc:
             raise DaeEdgeError(f"{path}: not a valid TFLite model ({str(exc).splitlines()[0][:200]})") from None
         self._input = self.interpreter.get_input_details()[0]
-        self._output_index = self.interpreter.get_output_details()[0]["index"]
+        self._output = self.interpreter.get_output_details()[0]  # index and quantization survive resizing
         self._batch = int(self._input["shape"][0])
         self.input_shape = tuple(int(d) for d in self._input["shape"][1:])
         self.input_dtype = np.dtype(self._input["dtype"]).name
@@ -108,9 +108,8 @@ class LiteRTBackend:
             batch = quantize(batch, scale, zero_point, self._input["dtype"])
         self.interpreter.set_tensor(self._input["index"], np.ascontiguousarray(batch, dtype=self._input["dtype"]))
         self.interpreter.invoke()
-        output = self.interpreter.get_output_details()[0]
-        result = self.interpreter.get_tensor(self._output_index)
-        scale, zero_point = output["quantization"]
+        result = self.interpreter.get_tensor(self._output["index"])
+        scale, zero_point = self._output["quantization"]
         return dequantize(result, scale, zero_point) if scale else result.astype(np.float32)
 
 

@@ -3,3 +3,7 @@
 
 class DaeEdgeError(Exception):
     """A problem with the user's input, files or environment, with a message that says what to do."""
+
+
+class RuntimeMissing(DaeEdgeError):
+    """The runtime a model needs is not installed; the message names the extra that installs it."""

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from dae_edge.runtime.backends import open_backend
-from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.runtime.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.runtime.files import sha256
 from dae_edge.runtime.manifest import GOLDEN, MANIFEST, read_manifest
 from dae_edge.runtime.tolerances import agreement
@@ -37,9 +37,9 @@ def verify_artifact(folder: Path, entry: dict, golden: dict[str, np.ndarray], th
         return Check(name, "fail", f"checksum mismatch with {MANIFEST}")
     try:
         backend = open_backend(path, threads)
+    except RuntimeMissing as exc:
+        return Check(name, "skip", f"sha256 ok; {exc}")
     except DaeEdgeError as exc:
-        if "not installed" in str(exc):
-            return Check(name, "skip", f"sha256 ok; {exc}")
         return Check(name, "fail", str(exc))
     output = backend.run(golden["inputs"])
     figures, failures = agreement(entry["precision"], golden["outputs"], output, golden["clean"])
