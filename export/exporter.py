@@ -15,7 +15,7 @@ from dae_edge.runtime.manifest import GOLDEN, MANIFEST, read_manifest
 from dae_edge.runtime.noise import add_noise
 from dae_edge.runtime.tolerances import FP32_MAX_ABS, INT8_MEAN_ABS, INT8_PSNR_DROP_DB, agreement
 from dae_edge.train.config import TrainConfig
-from dae_edge.train.data import Mnist, to_float
+from dae_edge.train.data import Mnist, one_per_class, to_float
 
 MIN_CALIBRATION_IMAGES = 32  # fewer and min/max calibration misses the tails of the activations
 GOLDEN_IMAGES = 10  # one noisy test digit per class: enough for a device to check itself quickly
@@ -136,7 +136,7 @@ def _manifest(model_name: str, model_sha: str, config: TrainConfig, options: Exp
 
 
 def _golden(labels: np.ndarray, noisy: np.ndarray, reference: np.ndarray, clean: np.ndarray) -> dict:
-    picks = [int(np.flatnonzero(labels == d)[0]) for d in range(10) if (labels == d).any()][:GOLDEN_IMAGES]
+    picks = one_per_class(labels)[:GOLDEN_IMAGES]
     return {"inputs": noisy[picks], "outputs": reference[picks], "clean": clean[picks], "labels": labels[picks]}
 
 

@@ -17,6 +17,7 @@ from dae_edge.runtime.noise import add_noise
 from dae_edge.runtime.tolerances import INT8_PSNR_DROP_DB
 from dae_edge.runtime.verify import verify_folder
 from dae_edge.train.data import to_float
+from dae_edge.train.reference import KerasPredict
 from parity import FP32, INT8, INT8_PAIR, PNG_STEP, Tolerance, assert_close
 
 # (reference, candidate, tolerance): "keras" is the trained model, the others exported artifacts.
@@ -31,28 +32,12 @@ PAIRS = [
 ARTIFACTS = sorted({name for pair in PAIRS for name in pair[:2]} - {"keras"})
 
 
-class KerasBackend:
-    """The Keras model behind the runtime's Backend interface, so tiling is compared like for like."""
-
-    name = "keras"
-    input_shape = (28, 28, 1)
-    input_dtype = "float32"
-
-    def __init__(self, model) -> None:
-        self.model = model
-
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        return self.model.predict(batch, batch_size=256, verbose=0)
-
-
 @pytest.fixture(scope="module")
 def models(exported_dir) -> dict[str, Denoiser]:
-    import keras
-
     need(litert_installed(), "LiteRT (ai-edge-litert) is not installed")
-    keras_model = keras.models.load_model(exported_dir / "dae.keras")
     loaded = {name: Denoiser.load(exported_dir / name, threads=1) for name in ARTIFACTS}
-    return {"keras": Denoiser(KerasBackend(keras_model), exported_dir / "dae.keras", None), **loaded}
+    keras_model = KerasPredict(exported_dir / "dae.keras")  # Keras behind the Backend interface: same tiling
+    return {"keras": Denoiser(keras_model, exported_dir / "dae.keras", None), **loaded}
 
 
 @pytest.fixture(scope="module")

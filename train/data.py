@@ -127,6 +127,11 @@ def load_mnist(data: Path | None = None) -> Mnist:
     return _download()
 
 
+def one_per_class(labels: np.ndarray) -> np.ndarray:
+    """Index of the first example of each digit 0–9 present."""
+    return np.array([int(np.flatnonzero(labels == d)[0]) for d in range(10) if (labels == d).any()])
+
+
 def to_float(images: np.ndarray) -> np.ndarray:
     """uint8 (N, 28, 28) → float32 (N, 28, 28, 1) in [0, 1]."""
     return (images.astype(np.float32) / 255.0)[..., None]

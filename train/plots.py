@@ -3,6 +3,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dae_edge.train.data import one_per_class
+
 
 def _pyplot():
     import matplotlib
@@ -31,11 +33,6 @@ def plot_loss(history: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
-
-
-def one_per_class(labels: np.ndarray) -> np.ndarray:
-    """Index of the first example of each digit 0–9 present."""
-    return np.array([int(np.flatnonzero(labels == d)[0]) for d in range(10) if (labels == d).any()])
 
 
 def plot_samples(images: np.ndarray, labels: np.ndarray, noisy: np.ndarray, denoised: np.ndarray, path: Path) -> None:

@@ -8,6 +8,8 @@ class KerasPredict:
     """The Keras model through model.predict, with the runtime backends' run(batch) interface."""
 
     name = "keras"
+    input_shape = (28, 28, 1)  # the tile the runtime feeds, so Denoiser can run Keras like any backend
+    input_dtype = "float32"
 
     def __init__(self, path: Path, batch_size: int = 256) -> None:
         import keras
