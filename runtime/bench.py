@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from dae_edge.runtime.backends import open_backend
-from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.runtime.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.runtime.images import write_image
 from dae_edge.runtime.manifest import read_manifest
 from dae_edge.runtime.metrics import psnr, ssim
@@ -120,7 +120,7 @@ def bench(models: Path, clean: np.ndarray, threads: list[int], log=print) -> dic
             for count in threads:
                 try:
                     backend = open_backend(path, count)
-                except DaeEdgeError as exc:
+                except RuntimeMissing as exc:  # a corrupt artifact is an error, not a skip
                     log(f"skipping {entry['file']}: {exc}")
                     break
                 log(f"measuring {entry['file']} ({backend.name}, {count} thread{'s' * (count > 1)})")
