@@ -1,5 +1,17 @@
-"""Gaussian noise, the corruption the autoencoder learns to remove (numpy only)."""
+"""The corruptions the autoencoder learns to remove, named by a short spec (numpy only).
+
+    gaussian:0.5       x + 0.5·N(0, 1), clipped (the paper's recipe)
+    gaussian:0.1-0.8   a blind model: each image gets its own level, drawn uniformly from the range
+    poisson:PEAK       shot noise: Poisson(x·PEAK) / PEAK, as from a low-light sensor
+    saltpepper:F       a fraction F of the pixels set to 0 or 1, half each
+"""
+import re
+from dataclasses import dataclass
+
 import numpy as np
+
+KINDS = ("gaussian", "poisson", "saltpepper")
+_SPEC = re.compile(r"^(?P<kind>[a-z]+):(?P<low>[0-9]*\.?[0-9]+)(?:-(?P<high>[0-9]*\.?[0-9]+))?$")
 
 
 def add_noise(images: np.ndarray, factor: float, seed: int) -> np.ndarray:
@@ -9,3 +21,57 @@ def add_noise(images: np.ndarray, factor: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal(images.shape, dtype=np.float32)
     return np.clip(images.astype(np.float32) + np.float32(factor) * noise, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Noise:
+    """A noise model: a kind and a level, or a range of levels drawn per image."""
+
+    kind: str = "gaussian"
+    low: float = 0.5
+    high: float | None = None  # None: every image gets `low`
+
+    @classmethod
+    def parse(cls, spec: str) -> "Noise":
+        match = _SPEC.match(spec.strip().lower())
+        if not match or match["kind"] not in KINDS:
+            raise ValueError(f"--noise {spec!r}: expected KIND:LEVEL or KIND:LOW-HIGH with KIND one of "
+                             f"{', '.join(KINDS)} (e.g. gaussian:0.5, gaussian:0.1-0.8, poisson:30, saltpepper:0.1)")
+        low, high = float(match["low"]), None if match["high"] is None else float(match["high"])
+        return cls(match["kind"], low, high)
+
+    def __post_init__(self) -> None:
+        levels = [self.low] + ([] if self.high is None else [self.high])
+        if self.high is not None and self.high < self.low:
+            raise ValueError(f"--noise {self}: the range {self.low}-{self.high} is out of order")
+        if self.kind == "poisson" and min(levels) <= 0:
+            raise ValueError(f"--noise {self}: the Poisson peak must be > 0")
+        if self.kind == "saltpepper" and not all(0 <= v <= 1 for v in levels):
+            raise ValueError(f"--noise {self}: the salt-and-pepper fraction must be in [0, 1]")
+        if min(levels) < 0:
+            raise ValueError(f"--noise {self}: levels must be >= 0")
+
+    def __str__(self) -> str:
+        level = f"{self.low:g}" if self.high is None else f"{self.low:g}-{self.high:g}"
+        return f"{self.kind}:{level}"
+
+    @property
+    def blind(self) -> bool:
+        return self.high is not None
+
+    def apply(self, images: np.ndarray, seed: int | list[int]) -> np.ndarray:
+        """Corrupt float images in [0, 1] (first axis: images), reproducibly from `seed`; float32 in [0, 1]."""
+        images = np.asarray(images, dtype=np.float32)
+        if self.kind == "gaussian" and not self.blind:
+            return add_noise(images, self.low, seed)  # the paper's draws, bit for bit
+        rng = np.random.default_rng(seed)
+        shape = (len(images),) + (1,) * (images.ndim - 1)
+        level = np.float32(self.low) if not self.blind else rng.uniform(self.low, self.high, shape).astype(np.float32)
+        if self.kind == "gaussian":
+            noisy = images + level * rng.standard_normal(images.shape, dtype=np.float32)
+        elif self.kind == "poisson":
+            noisy = rng.poisson(images * level).astype(np.float32) / level
+        else:
+            u = rng.random(images.shape, dtype=np.float32)
+            noisy = np.where(u < level / 2, 0.0, np.where(u > 1 - level / 2, 1.0, images))
+        return np.clip(noisy, 0.0, 1.0).astype(np.float32)

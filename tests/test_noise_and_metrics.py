@@ -36,3 +36,33 @@ def test_ssim_matches_scikit_image():
     expected = [structural_similarity(x, y, data_range=1.0) for x, y in zip(a, b)]
     assert np.allclose(ssim(a, b), expected, atol=1e-10)
     assert np.allclose(ssim(a, a), 1.0)
+
+
+def test_noise_specs_parse_and_refuse():
+    from dae_edge.runtime.noise import Noise
+
+    assert Noise.parse("gaussian:0.5") == Noise("gaussian", 0.5, None)
+    assert Noise.parse("gaussian:0.1-0.8") == Noise("gaussian", 0.1, 0.8) and Noise.parse("gaussian:.1-.8").blind
+    assert str(Noise.parse("poisson:30")) == "poisson:30"
+    for bad in ["gauss:0.5", "gaussian", "gaussian:0.8-0.1", "poisson:0", "saltpepper:1.5", "gaussian:-1", "gaussian:a"]:
+        with pytest.raises(ValueError, match="--noise"):
+            Noise.parse(bad)
+
+
+def test_noise_models_corrupt_reproducibly():
+    from dae_edge.runtime.noise import Noise, add_noise
+
+    clean = np.random.default_rng(0).random((200, 16, 16, 1), dtype=np.float32)
+    assert np.array_equal(Noise.parse("gaussian:0.5").apply(clean, 3), add_noise(clean, 0.5, 3))  # the paper's draws
+    for spec in ["gaussian:0.1-0.8", "poisson:20", "saltpepper:0.2"]:
+        noise = Noise.parse(spec)
+        a, b = noise.apply(clean, 3), noise.apply(clean, 3)
+        assert np.array_equal(a, b) and not np.array_equal(a, noise.apply(clean, 4))
+        assert a.dtype == np.float32 and a.min() >= 0 and a.max() <= 1 and not np.allclose(a, clean)
+    grey = np.full_like(clean, 0.5)
+    levels = (Noise.parse("gaussian:0.1-0.8").apply(grey, 3) - grey).reshape(200, -1).std(axis=1)
+    assert levels.min() < 0.15 and levels.max() > 0.4  # a level per image, drawn from the range (clipping narrows it)
+    flipped = Noise.parse("saltpepper:0.2").apply(clean, 3) != clean
+    assert 0.17 < flipped.mean() < 0.23
+    shot = Noise.parse("poisson:20").apply(np.full((1, 100, 100, 1), 0.5, np.float32), 3)
+    assert abs(shot.mean() - 0.5) < 0.02 and abs(shot.std() - np.sqrt(0.5 / 20)) < 0.02  # variance x / peak
