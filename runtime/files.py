@@ -43,3 +43,20 @@ def publish(stage: Path, folder: Path, names: list[str]) -> None:
     """Move each staged file into `folder`, replacing any old one atomically."""
     for name in names:
         os.replace(stage / name, folder / name)
+
+
+@contextmanager
+def output_folder(folder: Path) -> Iterator[Path]:
+    """`folder`, created if needed and checked writable; if the command then fails, the folders it
+    created are removed again where they are still empty, so a failure leaves nothing behind."""
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
+    ensure_writable_dir(folder)
+    try:
+        yield folder
+    except BaseException:
+        for path in created:  # deepest first
+            try:
+                path.rmdir()
+            except OSError:  # not empty (a checkpoint to resume from) or not ours to remove
+                break
+        raise

@@ -3,19 +3,27 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
 
+from dae_edge.runtime.noise import Noise
+
+ARCHS = ("paper", "unet")  # train/model.py builds each
+
 
 @dataclass(frozen=True)
 class TrainConfig:
     # Model (the reference design).
+    arch: str = "paper"  # the paper's DAE; "unet" is the stronger one (train/model.py)
     filters: int = 32  # 32 filters per layer give the reference's 37,601 parameters
     leaky_slope: float = 0.2  # the reference's LeakyReLU slope; Keras 3 defaults to 0.3
     # Data and noise.
-    noise_factor: float = 0.5  # x + 0.5·N(0, 1), clipped: the reference corruption
+    noise: str = "gaussian:0.5"  # x + 0.5·N(0, 1), clipped: the reference corruption
+    fresh_noise: bool = False  # the reference draws its training noise once; fresh draws each epoch augment
+    mosaic: int = 1  # train on side × side mosaics of digits; 1 (the reference) trains on single digits
     limit: int | None = None  # first N training images; None trains on all 60,000
     # Optimisation.
     epochs: int = 25  # the reference schedule; validation loss has flattened by then
     batch_size: int = 64  # the reference batch size
     learning_rate: float = 1e-3  # Adam's default, as in the reference
+    lr_schedule: str = "constant"  # the reference's; "cosine" decays over the last 40% of the epochs
     # Reproducibility.
     seed: int = 0  # weights, shuffling and training noise all derive from it
     val_noise_seed: int = 1234  # fixed noise on the validation set, so metrics compare across runs
@@ -25,21 +33,32 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
-        if self.noise_factor < 0:
-            raise ValueError(f"noise factor must be >= 0, got {self.noise_factor}")
+        Noise.parse(self.noise)  # raises ValueError with the accepted forms
+        if self.arch not in ARCHS:
+            raise ValueError(f"--arch {self.arch!r}: expected one of {', '.join(ARCHS)}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"--lr-schedule {self.lr_schedule!r}: expected constant or cosine")
         if not self.learning_rate > 0:
             raise ValueError(f"learning rate must be > 0, got {self.learning_rate}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
+        if self.mosaic < 1:
+            raise ValueError(f"mosaic must be >= 1, got {self.mosaic}")
         if self.filters < 1:
             raise ValueError(f"filters must be >= 1, got {self.filters}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def noise_model(self) -> Noise:
+        return Noise.parse(self.noise)
+
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
+        if "noise_factor" in values and "noise" not in values:  # written before --noise existed
+            values = {**values, "noise": f"gaussian:{values['noise_factor']:g}"}
         return cls(**{k: v for k, v in values.items() if k in known})
 
     def sha256(self) -> str:

@@ -8,8 +8,8 @@ class KerasPredict:
     """The Keras model through model.predict, with the runtime backends' run(batch) interface."""
 
     name = "keras"
-    input_shape = (28, 28, 1)  # the tile the runtime feeds, so Denoiser can run Keras like any backend
-    input_dtype = "float32"
+    input_shape = (None, None, 1)  # any size, so Denoiser can run Keras like any backend
+    max_batch = None
 
     def __init__(self, path: Path, batch_size: int = 256) -> None:
         import keras

@@ -10,7 +10,6 @@ import numpy as np
 from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.files import ensure_writable_dir, publish, staging_dir
 from dae_edge.runtime.metrics import psnr, ssim
-from dae_edge.runtime.noise import add_noise
 from dae_edge.train.config import TrainConfig
 from dae_edge.train.data import Mnist, to_float
 
@@ -52,6 +51,21 @@ def _load_checkpoint(folder: Path, config: TrainConfig):
     return keras.models.load_model(folder / "dae.keras"), state["epoch"], state["history"]
 
 
+def mosaic(images: np.ndarray, side: int) -> np.ndarray:
+    """(N, h, w, 1) → (N // side², side·h, side·w, 1): consecutive images laid out side × side.
+
+    A model trained on single digits learns that the zero padding beyond the border means clean
+    background, and then fails where digits touch each other in one larger image. In a mosaic
+    every digit has both: the image border on some sides and noisy neighbours on others.
+    """
+    if side == 1:
+        return images
+    n, h, w, c = images.shape
+    k = n // side**2
+    grid = images[: k * side**2].reshape(k, side, side, h, w, c).transpose(0, 1, 3, 2, 4, 5)
+    return grid.reshape(k, side * h, side * w, c)
+
+
 def quality_metrics(clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray) -> dict:
     """Mean per-image PSNR and SSIM against the clean images, for the noisy input and the output."""
     return {
@@ -71,15 +85,16 @@ def train(
     log: Callable[[str], None] = print,
 ) -> dict:
     """Train the DAE on `data`, checkpoint every epoch, and write OUTPUTS into `out`. Returns the metrics."""
-    from dae_edge.train.model import build_model, compile_model
+    from dae_edge.train.model import build_model, compile_model, learning_rate
     from dae_edge.train.plots import plot_loss, plot_samples
 
     ensure_writable_dir(out)
     checkpoint = out / CHECKPOINT_DIR
     x_train = to_float(data.x_train[: config.limit])
     x_test = to_float(data.x_test)
-    noisy_train = add_noise(x_train, config.noise_factor, config.seed)
-    noisy_test = add_noise(x_test, config.noise_factor, config.val_noise_seed)
+    noise = config.noise_model
+    noisy_train = None if config.fresh_noise else noise.apply(x_train, config.seed)
+    noisy_test = noise.apply(x_test, config.val_noise_seed)
 
     _seed_everything(config.seed)
     if resume:
@@ -92,8 +107,12 @@ def train(
     for epoch in range(start, config.epochs):
         began = time.perf_counter()
         order = np.random.default_rng([config.seed, epoch]).permutation(len(x_train))
+        if config.lr_schedule != "constant":
+            model.optimizer.learning_rate.assign(learning_rate(config, epoch))
+        noisy = noise.apply(x_train, [config.seed, epoch]) if config.fresh_noise else noisy_train
+        side = config.mosaic
         fit = model.fit(
-            noisy_train[order], x_train[order], batch_size=config.batch_size, epochs=1,
+            mosaic(noisy[order], side), mosaic(x_train[order], side), batch_size=max(config.batch_size // side**2, 1), epochs=1,
             shuffle=False, validation_data=(noisy_test, x_test), verbose=0,
         )
         for key in history:
@@ -103,7 +122,7 @@ def train(
             f"val_loss {history['val_loss'][-1]:.5f}  ({time.perf_counter() - began:.1f} s)")
 
     denoised = model.predict(noisy_test, batch_size=256, verbose=0)
-    metrics = {**quality_metrics(x_test, noisy_test, denoised), "noise_factor": config.noise_factor,
+    metrics = {**quality_metrics(x_test, noisy_test, denoised), "noise": config.noise,
                "noise_seed": config.val_noise_seed}
     with staging_dir(out) as stage:
         model.save(stage / "dae.keras")
