@@ -17,11 +17,16 @@ def export_command(
 ) -> None:
     """Export dae.tflite and dae.onnx (with --int8 also dae_int8.tflite, dae_int8.onnx), golden.npz and manifest.json."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    from dae_edge.runtime.errors import require_training_stack
+
+    require_training_stack("export")
     from dae_edge.export.exporter import ExportOptions, export
+    from dae_edge.runtime.files import output_folder
     from dae_edge.train.data import load_mnist
 
     options = ExportOptions(int8, calibration_images, validation_images, seed)
-    manifest = export(model, out, load_mnist(data), options, log=typer.echo)
+    with output_folder(out):
+        manifest = export(model, out, lambda: load_mnist(data), options, log=typer.echo)
     typer.echo(f"\n{'file':18}{'bytes':>9}  {'precision':9}{'max |Δ|':>10}{'mean |Δ|':>10}{'PSNR dB':>9}  (vs Keras on "
                f"{manifest['validation']['images']} noisy test digits, Keras {manifest['artifacts'][0]['validation']['psnr_reference']:.2f} dB)")
     for a in manifest["artifacts"]:

@@ -1,24 +1,28 @@
 """The export orchestrator: convert, validate against Keras, and publish only what passed."""
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
 from dae_edge.export.describe import describe_onnx, describe_tflite
-from dae_edge.export.keras_model import fixed_input_model, load_keras_model
+from dae_edge.export.keras_model import check_image_to_image, downsampling_factor, load_keras_model, receptive_radius
+from dae_edge.export.publish import publish_set
 from dae_edge.runtime.backends import open_backend
+from dae_edge.runtime.denoiser import LARGE_MODES, Denoiser, Geometry
+from dae_edge.runtime.metrics import psnr
 from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.files import ensure_writable_dir, publish, sha256, staging_dir
-from dae_edge.runtime.manifest import GOLDEN, MANIFEST, read_manifest
-from dae_edge.runtime.noise import add_noise
+from dae_edge.runtime.files import ensure_writable_dir, sha256
+from dae_edge.runtime.manifest import FORMAT_VERSION, GOLDEN, MANIFEST
 from dae_edge.runtime.tolerances import FP32_MAX_ABS, INT8_MEAN_ABS, INT8_PSNR_DROP_DB, agreement
 from dae_edge.train.config import TrainConfig
 from dae_edge.train.data import Mnist, one_per_class, to_float
 
 MIN_CALIBRATION_IMAGES = 32  # fewer and min/max calibration misses the tails of the activations
 GOLDEN_IMAGES = 10  # one noisy test digit per class: enough for a device to check itself quickly
+COMPOSITE_SIDE = 10  # validation digits laid out 10 × 10: the artifacts must hold on whole images too
 
 
 class ExportError(DaeEdgeError):
@@ -33,9 +37,23 @@ class ExportOptions:
     seed: int = 0
 
 
-def _training_config(model_path: Path) -> TrainConfig:
+def training_config(model_path: Path) -> TrainConfig:
+    """The model's contract, written beside it by `dae-edge train`; export refuses a model without one."""
     path = model_path.parent / "config.json"
-    return TrainConfig.from_dict(json.loads(path.read_text())) if path.is_file() else TrainConfig()
+    if not path.is_file():
+        raise DaeEdgeError(f"{model_path}: no config.json beside it, so its noise and data are unknown; "
+                           "export a model written by dae-edge train")
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text()))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise DaeEdgeError(f"{path}: not a valid training configuration ({exc})") from None
+
+
+def check_options(options: ExportOptions) -> None:
+    if options.calibration_images < MIN_CALIBRATION_IMAGES:
+        raise DaeEdgeError(f"--calibration-images {options.calibration_images} is too few; use at least {MIN_CALIBRATION_IMAGES}")
+    if options.validation_images < 1:
+        raise DaeEdgeError("--validation-images must be at least 1")
 
 
 def _pick(total: int, count: int, seed: int) -> np.ndarray:
@@ -43,7 +61,31 @@ def _pick(total: int, count: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(total, count, replace=False))
 
 
-def _converters(fixed, int8: bool, calibration: np.ndarray, metadata: dict) -> list[tuple[str, str, str, callable]]:
+def composite(images: np.ndarray, side: int) -> np.ndarray:
+    """The first side² images (N, h, w, 1) as one (1, side·h, side·w, 1) image, row by row."""
+    n, h, w, c = images.shape
+    grid = images[: side * side].reshape(side, side, h, w, c).transpose(0, 2, 1, 3, 4)
+    return grid.reshape(1, side * h, side * w, c)
+
+
+def cells(image: np.ndarray, side: int) -> np.ndarray:
+    """The inverse of composite: (1, side·h, side·w, 1) → (side², h, w, 1)."""
+    _, height, width, c = image.shape
+    h, w = height // side, width // side
+    return image.reshape(side, h, side, w, c).transpose(0, 2, 1, 3, 4).reshape(side * side, h, w, c)
+
+
+def large_image_quality(path: Path, geometry: Geometry, noisy: np.ndarray, clean: np.ndarray) -> dict[str, float]:
+    """Mean PSNR of the composite's cells, run as one whole image and in overlapping tiles, with the runtime's code."""
+    figures = {}
+    for mode in LARGE_MODES:
+        denoiser = Denoiser(open_backend(path), path, None, replace(geometry, large=mode), threads=1)
+        output = denoiser.denoise(noisy)
+        figures[mode] = float(psnr(cells(clean, COMPOSITE_SIDE), cells(output, COMPOSITE_SIDE)).mean())
+    return figures
+
+
+def _converters(model, int8: bool, calibration: np.ndarray, metadata: dict) -> list[tuple[str, str, str, callable]]:
     """(file, format, precision, convert(path)) for each artifact to make, in order."""
     from dae_edge.export.onnx_export import to_onnx, to_onnx_int8
     from dae_edge.export.tflite_export import to_tflite
@@ -51,83 +93,122 @@ def _converters(fixed, int8: bool, calibration: np.ndarray, metadata: dict) -> l
     def meta(precision: str) -> dict:
         return {**metadata, "precision": precision}
 
-    targets = [("dae.tflite", "tflite", "fp32", lambda p: to_tflite(fixed, p)),
-               ("dae.onnx", "onnx", "fp32", lambda p: to_onnx(fixed, p, meta("fp32")))]
+    targets = [("dae.tflite", "tflite", "fp32", lambda p: to_tflite(model, p)),
+               ("dae.onnx", "onnx", "fp32", lambda p: to_onnx(model, p, meta("fp32")))]
     if int8:
-        targets += [("dae_int8.tflite", "tflite", "int8", lambda p: to_tflite(fixed, p, calibration)),
+        targets += [("dae_int8.tflite", "tflite", "int8", lambda p: to_tflite(model, p, calibration)),
                     ("dae_int8.onnx", "onnx", "int8", lambda p: to_onnx_int8(p.parent / "dae.onnx", p, calibration, meta("int8")))]
     return targets
 
 
-def export(model_path: Path, out: Path, data: Mnist, options: ExportOptions, log=print) -> dict:
-    """Write the artifacts, golden set and manifest into `out`, or raise and leave `out` as it was."""
-    if options.calibration_images < MIN_CALIBRATION_IMAGES:
-        raise DaeEdgeError(f"--calibration-images {options.calibration_images} is too few; use at least {MIN_CALIBRATION_IMAGES}")
+def _validate(path: Path, precision: str, cases: dict) -> tuple[dict, list[str]]:
+    """Run the artifact on each case (name → (noisy, Keras output, clean)); figures and failures."""
+    backend = open_backend(path, threads=1)
+    figures, failures = {}, []
+    for case, (noisy, reference, clean) in cases.items():
+        figures[case], failed = agreement(precision, reference, backend.run(noisy), clean)
+        failures += [f"{path.name} on {case}: {f}" for f in failed]
+    return figures, failures
+
+
+def export(model_path: Path, out: Path, data: Mnist | Callable[[], Mnist], options: ExportOptions, log=print) -> dict:
+    """Write the artifacts, golden set and manifest into `out`, or raise and leave `out` as it was.
+
+    `data` may be a function that loads it: it is called only once the model has been checked.
+    """
+    check_options(options)
+    model = load_keras_model(model_path)
+    config = training_config(model_path)
+    multiple = downsampling_factor(model)
+    check_image_to_image(model, multiple)
+    data = data() if callable(data) else data
     if options.calibration_images > len(data.x_train):
         raise DaeEdgeError(f"--calibration-images {options.calibration_images} is more than the {len(data.x_train)} training images")
-    if not 1 <= options.validation_images <= len(data.x_test):
-        raise DaeEdgeError(f"--validation-images must be between 1 and {len(data.x_test)}")
-    model = load_keras_model(model_path)
-    fixed = fixed_input_model(model)
+    if options.validation_images > len(data.x_test):
+        raise DaeEdgeError(f"--validation-images must be at most {len(data.x_test)}")
     ensure_writable_dir(out)
-    config = _training_config(model_path)
+    noise = config.noise_model
 
-    calibration = add_noise(to_float(data.x_train[_pick(len(data.x_train), options.calibration_images, options.seed)]),
-                            config.noise_factor, options.seed)
+    calibration = noise.apply(to_float(data.x_train[_pick(len(data.x_train), options.calibration_images, options.seed)]),
+                              options.seed)
     order = _pick(len(data.x_test), options.validation_images, options.seed)
     clean = to_float(data.x_test[order])
-    noisy = add_noise(clean, config.noise_factor, config.val_noise_seed)
-    reference = fixed.predict(noisy, batch_size=256, verbose=0)
+    noisy = noise.apply(clean, config.val_noise_seed)
+    reference = model.predict(noisy, batch_size=256, verbose=0)
+    cases = {"digits": (noisy, reference, clean)}
+    if len(clean) >= COMPOSITE_SIDE**2:
+        whole = composite(noisy, COMPOSITE_SIDE)
+        cases["composite"] = (whole, model.predict(whole, verbose=0), composite(clean, COMPOSITE_SIDE))
     model_sha = sha256(model_path)
+    radius = receptive_radius(model)
+    patch = int(clean.shape[1])  # the size of the training images: what tiling cuts to
     metadata = {"dae_edge_version": version("dae-edge"), "model_version": model_sha[:12], "layout": "NHWC",
-                "input_shape": "[batch, 28, 28, 1]", "value_range": "[0, 1]", "polarity": "white digit on black",
-                "training_config_sha256": config.sha256()}
+                "input_shape": "[batch, height, width, 1]", "multiple_of": multiple, "receptive_radius": radius,
+                "value_range": "[0, 1]", "polarity": "light on dark", "training_config_sha256": config.sha256()}
 
-    artifacts, failures = [], []
-    with staging_dir(out) as stage:
-        for name, fmt, precision, convert in _converters(fixed, options.int8, calibration, metadata):
+    def build(stage: Path) -> list[str]:
+        artifacts, failures = [], []
+        for name, fmt, precision, convert in _converters(model, options.int8, calibration, metadata):
             log(f"exporting {name}")
             try:
                 convert(stage / name)
             except Exception as exc:  # converters raise anything from TensorFlow, tf2onnx or onnx
                 raise ExportError(f"{name}: conversion failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
-            output = open_backend(stage / name).run(noisy)
-            figures, failed = agreement(precision, reference, output, clean)
-            failures += [f"{name}: {f}" for f in failed]
+            figures, failed = _validate(stage / name, precision, cases)
+            failures += failed
             describe = describe_tflite if fmt == "tflite" else describe_onnx
-            artifacts.append({"file": name, "sha256": sha256(stage / name), "bytes": (stage / name).stat().st_size,
-                              "format": fmt, "precision": precision, **describe(stage / name),
-                              "value_range": [0.0, 1.0], "layout": "NHWC", "validation": figures})
+            artifacts.append({"file": name, "sha256": sha256(stage / name),
+                              "bytes": (stage / name).stat().st_size, "format": fmt, "precision": precision,
+                              **describe(stage / name), "accepts": ACCEPTS, "value_range": [0.0, 1.0], "layout": "NHWC",
+                              "validation": figures["digits"], "validation_composite": figures.get("composite")})
         if failures:
             raise ExportError("validation failed, nothing was published: " + "; ".join(failures))
-        golden = _golden(data.y_test[order], noisy, reference, clean)
+        if "composite" in cases:
+            geometry = Geometry(tile=patch, multiple=multiple, radius=radius)
+            large.update(large_image_quality(stage / "dae.onnx", geometry, cases["composite"][0], cases["composite"][2]))
+        golden = _golden(data.y_test[order], noisy, reference, clean, model)
         np.savez_compressed(stage / GOLDEN, **golden)
-        manifest = _manifest(model_path.name, model_sha, config, options, metadata, golden, stage / GOLDEN, artifacts)
+        manifest.update(_manifest(model_path.name, model_sha, config, options, metadata, golden, stage / GOLDEN,
+                                  artifacts, {"multiple_of": multiple, "receptive_radius": radius, "patch": patch,
+                                              **_large_choice(large)}))
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        try:
-            old = read_manifest(out)
-        except DaeEdgeError:
-            old = None  # a broken old manifest is simply replaced
-        names = [a["file"] for a in artifacts]
-        publish(stage, out, [*names, GOLDEN, MANIFEST])
-    _remove_stale(out, old, names)
+        return [a["file"] for a in artifacts] + [GOLDEN, MANIFEST]
+
+    manifest: dict = {}
+    large: dict[str, float] = {}
+    publish_set(out, build)
     return manifest
 
 
+def _large_choice(psnr_by_mode: dict[str, float]) -> dict:
+    """Run larger images whole or in tiles, whichever kept more PSNR on the composite."""
+    if not psnr_by_mode:
+        return {"large_images": "whole"}
+    best = max(psnr_by_mode, key=psnr_by_mode.get)
+    return {"large_images": best, "large_images_psnr": {mode: round(v, 3) for mode, v in psnr_by_mode.items()}}
+
+
+# Every exported format takes any batch, height and width (sizes that divide by `multiple_of`):
+# tf2onnx writes symbolic dimensions, and LiteRT resizes its input with resize_tensor_input.
+ACCEPTS = {"batch": "any", "height": "any multiple of multiple_of", "width": "any multiple of multiple_of"}
+
+
 def _manifest(model_name: str, model_sha: str, config: TrainConfig, options: ExportOptions, metadata: dict,
-              golden: dict, golden_path: Path, artifacts: list[dict]) -> dict:
+              golden: dict, golden_path: Path, artifacts: list[dict], shape: dict) -> dict:
+    noise = {"noise": config.noise, "seed": options.seed}
     return {
-        "format_version": 1,
+        "format_version": FORMAT_VERSION,
         "created_by": f"dae-edge {metadata['dae_edge_version']}",
         "model_version": metadata["model_version"],
         "source": {"file": model_name, "sha256": model_sha, "training_config": config.to_dict(),
                    "training_config_sha256": config.sha256()},
-        "input": {"layout": "NHWC", "shape": [None, 28, 28, 1], "dtype": "float32", "value_range": [0.0, 1.0],
-                  "polarity": "white digit on black (MNIST)", "tiling": "larger images: overlapping 28×28 tiles"},
-        "calibration": {"images": options.calibration_images, "from": "MNIST training images",
-                        "noise_factor": config.noise_factor, "seed": options.seed},
-        "validation": {"images": options.validation_images, "from": "MNIST test images",
-                       "noise_factor": config.noise_factor, "noise_seed": config.val_noise_seed,
+        "input": {"layout": "NHWC", "shape": [None, None, None, 1], "dtype": "float32", "value_range": [0.0, 1.0],
+                  **shape, "polarity": "light on dark",
+                  "trained_on": "MNIST digits: white strokes on a black background", "noise": config.noise},
+        "calibration": {"images": options.calibration_images, "from": "MNIST training images", **noise},
+        "validation": {"images": options.validation_images, "from": "MNIST test images", "noise": config.noise,
+                       "noise_seed": config.val_noise_seed, "composite": f"the first {COMPOSITE_SIDE ** 2} as one "
+                       f"{COMPOSITE_SIDE}×{COMPOSITE_SIDE} grid",
                        "tolerances": {"fp32_max_abs": FP32_MAX_ABS, "int8_mean_abs": INT8_MEAN_ABS,
                                       "int8_psnr_drop_db": INT8_PSNR_DROP_DB}},
         "golden": {"file": GOLDEN, "sha256": sha256(golden_path), "images": len(golden["inputs"])},
@@ -135,13 +216,13 @@ def _manifest(model_name: str, model_sha: str, config: TrainConfig, options: Exp
     }
 
 
-def _golden(labels: np.ndarray, noisy: np.ndarray, reference: np.ndarray, clean: np.ndarray) -> dict:
+def _golden(labels: np.ndarray, noisy: np.ndarray, reference: np.ndarray, clean: np.ndarray, model) -> dict:
+    """One digit per class, and the same digits as one 2×5 image (a size no digit has) with its Keras output."""
     picks = one_per_class(labels)[:GOLDEN_IMAGES]
-    return {"inputs": noisy[picks], "outputs": reference[picks], "clean": clean[picks], "labels": labels[picks]}
-
-
-def _remove_stale(out: Path, old: dict | None, names: list[str]) -> None:
-    """Artifacts of an earlier export that this one no longer lists would be stale: remove them."""
-    for entry in (old or {}).get("artifacts", []):
-        if entry["file"] not in names:
-            (out / entry["file"]).unlink(missing_ok=True)
+    golden = {"inputs": noisy[picks], "outputs": reference[picks], "clean": clean[picks], "labels": labels[picks]}
+    if len(picks) == GOLDEN_IMAGES:
+        rows = noisy[picks].reshape(2, 5, *noisy.shape[1:]).transpose(0, 2, 1, 3, 4)
+        golden["large_input"] = rows.reshape(1, 2 * noisy.shape[1], 5 * noisy.shape[2], 1)
+        golden["large_clean"] = clean[picks].reshape(2, 5, *clean.shape[1:]).transpose(0, 2, 1, 3, 4).reshape(golden["large_input"].shape)
+        golden["large_output"] = model.predict(golden["large_input"], verbose=0)
+    return golden

@@ -1,9 +1,9 @@
-"""Loading the trained Keras model and fixing its input to the 28×28×1 tiles the runtime feeds."""
+"""Loading the trained Keras model and reading what the runtime needs to know about its shape."""
 from pathlib import Path
 
-from dae_edge.runtime.errors import DaeEdgeError
+import numpy as np
 
-TILE = 28
+from dae_edge.runtime.errors import DaeEdgeError
 
 
 def load_keras_model(path: Path):
@@ -12,26 +12,66 @@ def load_keras_model(path: Path):
         raise DaeEdgeError(f"{path}: no such model file; train one with dae-edge train")
     if path.suffix != ".keras":
         raise DaeEdgeError(f"{path}: not a Keras model (expected a .keras file)")
-    import keras
-
+    try:
+        import keras
+    except ImportError:
+        raise DaeEdgeError("export needs TensorFlow and Keras: pip install 'dae-edge[train]'") from None
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a damaged archive
-        raise DaeEdgeError(f"{path}: not a loadable Keras model ({str(exc).splitlines()[0][:160]})") from None
+        raise DaeEdgeError(f"{path}: not a loadable Keras model ({type(exc).__name__}: {_first_line(exc)})") from None
 
 
-def fixed_input_model(model):
-    """The same layers and weights behind a (batch, 28, 28, 1) input: what TFLite and ONNX are exported from."""
+def _first_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else "no details"
+
+
+def check_image_to_image(model, multiple: int) -> None:
+    """The model must map one-channel NHWC images of any size (a multiple of `multiple`) to the same shape."""
     shape = tuple(model.input_shape)
-    if len(shape) != 4 or shape[3] != 1 or any(d not in (None, TILE) for d in shape[1:3]):
-        raise DaeEdgeError(f"the model's input {shape} does not take 28×28×1 images")
+    if len(shape) != 4 or shape[3] != 1 or shape[1:3] != (None, None):
+        raise DaeEdgeError(f"the model's input {shape} is not (batch, any height, any width, 1): "
+                           "export expects a fully convolutional one-channel model")
+    probe = np.zeros((1, 3 * multiple, 5 * multiple, 1), np.float32)
     try:
-        config = model.get_config()
-        config["layers"][0]["config"]["batch_shape"] = (None, TILE, TILE, 1)
-        fixed = model.__class__.from_config(config)
-        fixed.set_weights(model.get_weights())
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise DaeEdgeError(f"cannot give the model a 28×28×1 input ({exc}); export expects a functional Keras model") from None
-    if tuple(fixed.output_shape[1:]) != (TILE, TILE, 1):
-        raise DaeEdgeError(f"the model's output {tuple(fixed.output_shape)} is not a 28×28×1 image")
-    return fixed
+        out_shape = tuple(model(probe).shape)
+    except Exception as exc:  # a layer that cannot take this size
+        raise DaeEdgeError(f"the model cannot run a {probe.shape[1]}×{probe.shape[2]} image ({_first_line(exc)})") from None
+    if out_shape != probe.shape:
+        raise DaeEdgeError(f"the model maps {probe.shape} to {out_shape}: a denoiser's output must have its input's shape")
+
+
+def receptive_radius(model) -> int:
+    """An upper bound, in input pixels, on how far an output pixel's inputs reach along one axis.
+
+    Summed over every layer in order (a skip connection's path is a sub-sequence, so never longer):
+    a k×k convolution adds k//2 steps of the current stride, a 2×2 pooling one step before it doubles
+    the stride, a transposed convolution k//2 steps of its input stride before it halves it.
+    """
+    from keras import layers
+
+    radius, jump = 0, 1
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2DTranspose):
+            radius += (layer.kernel_size[0] // 2) * jump
+            jump = max(jump // layer.strides[0], 1)
+        elif isinstance(layer, layers.Conv2D):
+            radius += (layer.kernel_size[0] // 2) * layer.dilation_rate[0] * jump
+            jump *= layer.strides[0]
+        elif isinstance(layer, (layers.MaxPooling2D, layers.AveragePooling2D)):
+            radius += (layer.pool_size[0] - 1) * jump
+            jump *= layer.strides[0]
+    return radius
+
+
+def downsampling_factor(model) -> int:
+    """The product of the poolings' and strided convolutions' strides: sizes must divide by it."""
+    from keras import layers
+
+    factor = 1
+    for layer in model.layers:
+        if isinstance(layer, (layers.MaxPooling2D, layers.AveragePooling2D)) or (
+                isinstance(layer, layers.Conv2D) and not isinstance(layer, layers.Conv2DTranspose)):
+            factor *= layer.strides[0]
+    return factor

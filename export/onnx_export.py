@@ -20,14 +20,16 @@ def set_metadata(model_proto, metadata: dict[str, str]) -> None:
         entry.key, entry.value = key, str(value)
 
 
-def name_batch_dimension(model_proto) -> None:
-    """Call the dynamic first dimension of every input and output "batch"."""
+def name_dynamic_dimensions(model_proto) -> None:
+    """Name the dynamic dimensions of every input and output: batch, height, width."""
     for value in [*model_proto.graph.input, *model_proto.graph.output]:
-        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+        for dim, name in zip(value.type.tensor_type.shape.dim, ("batch", "height", "width")):
+            if not dim.HasField("dim_value"):
+                dim.dim_param = name
 
 
 def to_onnx(model, path: Path, metadata: dict[str, str], opset: int = OPSET) -> Path:
-    """Convert `model` (input (N, 28, 28, 1)) with a dynamic batch dimension and check the result."""
+    """Convert `model` (input (N, H, W, 1)) with symbolic batch, height and width, and check the result."""
     import onnx
     import tensorflow as tf
     import tf2onnx
@@ -35,7 +37,7 @@ def to_onnx(model, path: Path, metadata: dict[str, str], opset: int = OPSET) -> 
     signature = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="noisy"),)
     tf2onnx.logging.set_level(tf2onnx.logging.ERROR)
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=opset)
-    name_batch_dimension(proto)
+    name_dynamic_dimensions(proto)
     set_metadata(proto, metadata)
     onnx.checker.check_model(proto, full_check=True)
     onnx.save(proto, str(path))

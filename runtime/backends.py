@@ -1,4 +1,10 @@
-"""One small class per runtime, chosen by the model file's suffix. Each imports its runtime lazily."""
+"""One small class per runtime, chosen by the model file's suffix. Each imports its runtime lazily.
+
+A backend runs one batch in the calling thread. Parallel work is the Denoiser's: it gives each of
+its worker threads a single-threaded backend of its own. A runtime's own thread pool spins while it
+waits for its other threads; where another process holds a core, that made int8 LiteRT 7.6× slower
+on two threads than on one (issue 10). Workers that block instead of spinning cost nothing there.
+"""
 import os
 from pathlib import Path
 from typing import Protocol
@@ -8,101 +14,104 @@ import numpy as np
 from dae_edge.runtime.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.runtime.quant import dequantize, quantize
 
+EXPECTED = "the runtime expects NHWC float32 (batch, height, width, 1) in [0, 1], or int8/uint8 with quantization"
+
 
 class Backend(Protocol):
     name: str
-    input_shape: tuple  # (H, W, C) of one image
-    input_dtype: str
+    input_shape: tuple  # (H, W, C) of one image; None where the model takes any size
+    max_batch: int | None  # None: any batch
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """float32 (N, H, W, C) in [0, 1] → float32 (N, H, W, C)."""
+        """float32 (N, H, W, 1) in [0, 1] → float32 (N, H, W, 1)."""
 
 
 def default_threads() -> int:
     return os.cpu_count() or 1
 
 
+def _dim(value) -> int | None:
+    return int(value) if isinstance(value, (int, np.integer)) and value > 0 else None
+
+
+def check_layout(path: Path, shape: tuple, out_shape: tuple) -> None:
+    """One-channel NHWC in and the same shape out, where the model states its dimensions."""
+    if len(shape) != 4 or shape[3] != 1:
+        raise DaeEdgeError(f"{path}: input shape {list(shape)}; {EXPECTED}")
+    if len(out_shape) != 4 or any(a is not None and b is not None and a != b for a, b in zip(shape, out_shape)):
+        raise DaeEdgeError(f"{path}: output shape {list(out_shape)} is not its input's {list(shape)}; "
+                           "dae-edge runs image-to-image denoisers")
+
+
 class OnnxBackend:
-    """onnxruntime. Small batches use its own threads; large ones are split across `threads` runs of a
-    single-threaded session, which keeps both cores busy where its ConvTranspose kernel does not
-    (measured here: 4,600 instead of 3,550 images/s at batch 256 on 2 cores)."""
-
     name = "onnxruntime"
-    PARALLEL_MIN_BATCH = 32  # below this, handing chunks to threads costs more than it saves
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, path: Path, threads: int = 1) -> None:
         try:
             import onnxruntime
         except ImportError:
             raise RuntimeMissing("onnxruntime is not installed: pip install dae-edge") from None
-        self._ort, self._path, self.threads = onnxruntime, path, threads or default_threads()
-        self.session = self._session(self.threads)
-        self._split: tuple | None = None  # (single-threaded session, thread pool), made when first needed
-        model_input = self.session.get_inputs()[0]
-        self.input_name = model_input.name
-        self.input_shape = tuple(model_input.shape[1:])
-        self.input_dtype = "float32" if model_input.type == "tensor(float)" else model_input.type
-
-    def _session(self, threads: int):
-        options = self._ort.SessionOptions()
+        options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
-            return self._ort.InferenceSession(str(self._path), options, providers=["CPUExecutionProvider"])
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
-            raise DaeEdgeError(f"{self._path}: not a valid ONNX model ({str(exc).splitlines()[0][:200]})") from None
-
-    def _run_one(self, session, batch: np.ndarray) -> np.ndarray:
-        return session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+            raise DaeEdgeError(f"{path}: not a valid ONNX model ({str(exc).splitlines()[0][:200]})") from None
+        model_input, model_output = self.session.get_inputs()[0], self.session.get_outputs()[0]
+        if model_input.type != "tensor(float)":
+            raise DaeEdgeError(f"{path}: input type {model_input.type}; {EXPECTED}")
+        shape = tuple(_dim(d) for d in model_input.shape)
+        check_layout(path, shape, tuple(_dim(d) for d in model_output.shape))
+        self.input_name = model_input.name
+        self.input_shape = shape[1:]
+        self.max_batch = shape[0]
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        if self.threads < 2 or len(batch) < self.PARALLEL_MIN_BATCH:
-            return self._run_one(self.session, batch)
-        if self._split is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._split = (self._session(1), ThreadPoolExecutor(self.threads))
-        session, pool = self._split
-        chunks = np.array_split(batch, self.threads)
-        return np.concatenate(list(pool.map(lambda chunk: self._run_one(session, chunk), chunks)))
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
 
 
 def litert_interpreter():
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
-        try:
-            from tflite_runtime.interpreter import Interpreter
-        except ImportError:
-            raise RuntimeMissing("LiteRT is not installed: pip install 'dae-edge[tflite]'") from None
+        raise RuntimeMissing("LiteRT is not installed: pip install 'dae-edge[tflite]'") from None
     return Interpreter
 
 
 class LiteRTBackend:
     name = "litert"
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, path: Path, threads: int = 1) -> None:
         Interpreter = litert_interpreter()
         try:
-            self.interpreter = Interpreter(model_path=str(path), num_threads=threads or default_threads())
+            self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise DaeEdgeError(f"{path}: not a valid TFLite model ({str(exc).splitlines()[0][:200]})") from None
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]  # index and quantization survive resizing
-        self._batch = int(self._input["shape"][0])
-        self.input_shape = tuple(int(d) for d in self._input["shape"][1:])
-        self.input_dtype = np.dtype(self._input["dtype"]).name
+        dtype = np.dtype(self._input["dtype"])
+        if dtype != np.float32 and not (dtype in (np.int8, np.uint8) and self._input["quantization"][0]):
+            raise DaeEdgeError(f"{path}: input type {dtype.name} without quantization; {EXPECTED}")
+        signature = tuple(_dim(d) for d in self._input["shape_signature"])
+        check_layout(path, signature, tuple(_dim(d) for d in self._output["shape_signature"]))
+        self.input_shape = signature[1:]
+        self.max_batch = None  # LiteRT resizes any input dimension
+        self._shape = tuple(int(d) for d in self._input["shape"])
+        self.metadata = {}
 
-    def _resize(self, batch_size: int) -> None:
-        if batch_size != self._batch:
-            self.interpreter.resize_tensor_input(self._input["index"], [batch_size, *self.input_shape])
+    def _resize(self, shape: tuple) -> None:
+        if shape != self._shape:
+            self.interpreter.resize_tensor_input(self._input["index"], list(shape))
             self.interpreter.allocate_tensors()
-            self._batch = batch_size
+            self._shape = shape
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        self._resize(len(batch))
+        self._resize(tuple(batch.shape))
         scale, zero_point = self._input["quantization"]
         if scale:  # a quantized input: use the tensor's own parameters
             batch = quantize(batch, scale, zero_point, self._input["dtype"])
@@ -117,7 +126,7 @@ BACKENDS: dict[str, type] = {".onnx": OnnxBackend, ".tflite": LiteRTBackend}
 BACKEND_NAMES = {"onnx": ".onnx", "tflite": ".tflite"}
 
 
-def open_backend(path: Path, threads: int | None = None) -> Backend:
+def open_backend(path: Path, threads: int = 1) -> Backend:
     """Open `path` with the runtime its suffix names."""
     backend = BACKENDS.get(path.suffix.lower())
     if backend is None:

@@ -1,5 +1,10 @@
-"""manifest.json: what each exported artifact is, its checksum, and how it was validated."""
+"""manifest.json: what each exported artifact is, its checksum, and how it was validated.
+
+Its structure is checked once, when it is read: every file it names must be a plain file name in
+its own folder, and every artifact needs the fields the runtime uses.
+"""
 import json
+import re
 from pathlib import Path
 
 from dae_edge.runtime.errors import DaeEdgeError
@@ -7,19 +12,69 @@ from dae_edge.runtime.files import sha256
 
 MANIFEST = "manifest.json"
 GOLDEN = "golden.npz"
+FORMAT_VERSION = 2  # 2: artifacts take any image size (input.multiple_of, input.receptive_radius)
+PRECISIONS = ("fp32", "int8")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ManifestError(DaeEdgeError):
+    """manifest.json is not one this runtime can trust."""
+
+
+def plain_name(name: object, where: str) -> str:
+    """`name` if it is a plain file name (no folder, no '..', not absolute, not hidden), else an error."""
+    if (not isinstance(name, str) or not name or name in (".", "..") or name.startswith(".")
+            or any(c in name for c in "/\\\0") or Path(name).is_absolute()):
+        raise ManifestError(f"{where}: {name!r} is not a plain file name in the manifest's folder")
+    return name
+
+
+def _check_entry(entry: object, where: str) -> None:
+    if not isinstance(entry, dict):
+        raise ManifestError(f"{where}: expected an object with file and sha256, got {type(entry).__name__}")
+    plain_name(entry.get("file"), f"{where}.file")
+    if not isinstance(entry.get("sha256"), str) or not _SHA256.match(entry["sha256"]):
+        raise ManifestError(f"{where}: missing or malformed sha256")
+
+
+def validate(manifest: object, path: Path) -> dict:
+    """The manifest, if its structure is one this runtime understands; else a one-line error."""
+    if not isinstance(manifest, dict):
+        raise ManifestError(f"{path}: not a dae-edge manifest (expected a JSON object)")
+    version = manifest.get("format_version")
+    if not isinstance(version, int):
+        raise ManifestError(f"{path}: no format_version")
+    if version > FORMAT_VERSION:
+        raise ManifestError(f"{path}: format_version {version} is newer than this dae-edge understands "
+                            f"({FORMAT_VERSION}); upgrade dae-edge")
+    artifacts = manifest.get("artifacts")
+    if not isinstance(artifacts, list) or not artifacts:
+        raise ManifestError(f"{path}: 'artifacts' must be a non-empty list")
+    for i, entry in enumerate(artifacts):
+        _check_entry(entry, f"{path}: artifacts[{i}]")
+        if entry.get("precision") not in PRECISIONS:
+            raise ManifestError(f"{path}: artifacts[{i}].precision must be one of {', '.join(PRECISIONS)}")
+    if "golden" in manifest:
+        _check_entry(manifest["golden"], f"{path}: golden")
+    model_input = manifest.get("input", {})
+    if not isinstance(model_input, dict):
+        raise ManifestError(f"{path}: 'input' must be an object")
+    for key in ("multiple_of", "receptive_radius"):
+        if not isinstance(model_input.get(key, 0), int) or model_input.get(key, 0) < 0:
+            raise ManifestError(f"{path}: input.{key} must be a whole number")
+    return manifest
 
 
 def read_manifest(folder: Path) -> dict | None:
-    """The manifest in `folder`, or None where there is none."""
+    """The validated manifest in `folder`, or None where there is none."""
     path = folder / MANIFEST
     if not path.is_file():
         return None
     try:
         manifest = json.loads(path.read_text())
-        manifest["artifacts"]
-    except (ValueError, KeyError, TypeError):
-        raise DaeEdgeError(f"{path}: not a valid dae-edge manifest") from None
-    return manifest
+    except (ValueError, OSError) as exc:
+        raise ManifestError(f"{path}: not valid JSON ({exc})") from None
+    return validate(manifest, path)
 
 
 def artifact_entry(manifest: dict | None, name: str) -> dict | None:

@@ -2,10 +2,12 @@
 
 Each image is padded (edge values) to at least one tile, cut into tiles that overlap by half a tile
 (the last one flush with the edge), and the outputs are averaged with a tent weight that is
-largest at a tile's centre, where the model sees the most context. The model sees only whole
-tiles, so every backend gets the same inputs and the blend is the same numpy code everywhere.
+largest at a tile's centre, where the model sees the most context. Tiles are cut and blended a
+few at a time, so memory stays at a few image-sized arrays whatever the image's shape.
 """
 import numpy as np
+
+from dae_edge.runtime.blocks import source_index
 
 
 def tile_starts(length: int, tile: int) -> list[int]:
@@ -23,21 +25,43 @@ def tent(tile: int) -> np.ndarray:
     return np.outer(ramp, ramp)
 
 
+def offsets(shape: tuple[int, int], tile: int) -> list[tuple[int, int]]:
+    """Where the tiles of an image of `shape` start."""
+    return [(y, x) for y in tile_starts(shape[0], tile) for x in tile_starts(shape[1], tile)]
+
+
+def cut(image: np.ndarray, y: int, x: int, tile: int) -> np.ndarray:
+    """The tile at (y, x), edge-padded where the image is smaller than a tile."""
+    return image[np.ix_(source_index(y, y + tile, image.shape[0], "edge"), source_index(x, x + tile, image.shape[1], "edge"))]
+
+
+class Blend:
+    """The weighted sum of tile outputs over one image."""
+
+    def __init__(self, shape: tuple[int, int], tile: int) -> None:
+        self.total = np.zeros(shape, np.float32)
+        self.weight = np.zeros(shape, np.float32)
+        self.window = tent(tile)
+
+    def add(self, output: np.ndarray, y: int, x: int) -> None:
+        h, w = min(output.shape[0], self.total.shape[0] - y), min(output.shape[1], self.total.shape[1] - x)
+        self.total[y : y + h, x : x + w] += output[:h, :w] * self.window[:h, :w]
+        self.weight[y : y + h, x : x + w] += self.window[:h, :w]
+
+    def result(self) -> np.ndarray:
+        self.total /= self.weight
+        return self.total
+
+
 def split(image: np.ndarray, tile: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """(T, tile, tile) tiles of one padded image and their offsets."""
-    h, w = image.shape
-    padded = np.pad(image, ((0, max(tile - h, 0)), (0, max(tile - w, 0))), mode="edge")
-    offsets = [(y, x) for y in tile_starts(padded.shape[0], tile) for x in tile_starts(padded.shape[1], tile)]
-    return np.stack([padded[y : y + tile, x : x + tile] for y, x in offsets]), offsets
+    """(T, tile, tile) tiles of one image and their offsets."""
+    where = offsets(image.shape, tile)
+    return np.stack([cut(image, y, x, tile) for y, x in where]), where
 
 
-def merge(tiles: np.ndarray, offsets: list[tuple[int, int]], shape: tuple[int, int]) -> np.ndarray:
+def merge(tiles: np.ndarray, where: list[tuple[int, int]], shape: tuple[int, int]) -> np.ndarray:
     """Blend denoised tiles back into an image of `shape`."""
-    tile = tiles.shape[1]
-    size = (max(shape[0], tile), max(shape[1], tile))
-    total, weight = np.zeros(size, np.float32), np.zeros(size, np.float32)
-    window = tent(tile)
-    for t, (y, x) in zip(tiles, offsets):
-        total[y : y + tile, x : x + tile] += t * window
-        weight[y : y + tile, x : x + tile] += window
-    return (total / weight)[: shape[0], : shape[1]]
+    blend = Blend(shape, tiles.shape[1])
+    for t, (y, x) in zip(tiles, where):
+        blend.add(t, y, x)
+    return blend.result()

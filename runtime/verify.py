@@ -23,7 +23,7 @@ def load_golden(folder: Path) -> dict[str, np.ndarray]:
     path = folder / GOLDEN
     try:
         with np.load(path, allow_pickle=False) as golden:
-            return {key: golden[key] for key in ("inputs", "outputs", "clean")}
+            return {key: golden[key] for key in golden.files if key != "labels"}
     except (OSError, KeyError, ValueError) as exc:
         raise DaeEdgeError(f"{path}: missing or unreadable golden set ({exc})") from None
 
@@ -36,15 +36,22 @@ def verify_artifact(folder: Path, entry: dict, golden: dict[str, np.ndarray], th
     if sha256(path) != entry["sha256"]:
         return Check(name, "fail", f"checksum mismatch with {MANIFEST}")
     try:
-        backend = open_backend(path, threads)
+        backend = open_backend(path, threads or 1)
     except RuntimeMissing as exc:
         return Check(name, "skip", f"sha256 ok; {exc}")
     except DaeEdgeError as exc:
         return Check(name, "fail", str(exc))
+    if any(key not in golden for key in ("inputs", "outputs", "clean")):
+        return Check(name, "fail", f"{GOLDEN} lacks inputs, outputs or clean images")
     output = backend.run(golden["inputs"])
     figures, failures = agreement(entry["precision"], golden["outputs"], output, golden["clean"])
-    detail = (f"sha256 ok; {len(output)} golden digits on {backend.name}: max |Δ| {figures.get('max_abs', float('nan')):.2g}, "
+    detail = (f"sha256 ok; {len(output)} golden images on {backend.name}: max |Δ| {figures.get('max_abs', float('nan')):.2g}, "
               f"mean |Δ| {figures.get('mean_abs', float('nan')):.2g}")
+    if "large_input" in golden:  # the same images as one larger picture: the artifact takes other sizes
+        large = golden["large_input"]
+        figures, failed = agreement(entry["precision"], golden["large_output"], backend.run(large), golden["large_clean"])
+        failures += [f"{large.shape[1]}×{large.shape[2]}: {f}" for f in failed]
+        detail += f"; {large.shape[1]}×{large.shape[2]} image: max |Δ| {figures.get('max_abs', float('nan')):.2g}"
     return Check(name, "fail" if failures else "pass", detail + ("; " + "; ".join(failures) if failures else ""))
 
 

@@ -36,8 +36,8 @@ ARTIFACTS = sorted({name for pair in PAIRS for name in pair[:2]} - {"keras"})
 def models(exported_dir) -> dict[str, Denoiser]:
     need(litert_installed(), "LiteRT (ai-edge-litert) is not installed")
     loaded = {name: Denoiser.load(exported_dir / name, threads=1) for name in ARTIFACTS}
-    keras_model = KerasPredict(exported_dir / "dae.keras")  # Keras behind the Backend interface: same tiling
-    return {"keras": Denoiser(keras_model, exported_dir / "dae.keras", None), **loaded}
+    keras_model = KerasPredict(exported_dir / "dae.keras")  # Keras behind the Backend interface: same tiles and blocks
+    return {"keras": Denoiser(keras_model, exported_dir / "dae.keras", None, loaded["dae.onnx"].geometry), **loaded}
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,32 @@ def test_large_non_square_image_through_tiling(models, inputs, reference, candid
                  models[candidate].denoise(big), tolerance)
 
 
+def keras_one_pass(model, image: np.ndarray, multiple: int) -> np.ndarray:
+    """Keras on the whole image, edge-padded at its bottom and right to a multiple, in one call, cropped."""
+    h, w = image.shape
+    padded = np.pad(image, ((0, -h % multiple), (0, -w % multiple)), mode="edge")
+    return model.predict(padded[None, ..., None], verbose=0)[0, :h, :w, 0]
+
+
+# Odd sizes (not multiples of 4), strips one pixel thin, and images large enough to be cut into blocks.
+LARGE_SHAPES = [(75, 101), (1, 777), (777, 1), (30, 5000), (513, 301)]
+
+
+@pytest.mark.parametrize("shape", LARGE_SHAPES, ids=[f"{h}x{w}" for h, w in LARGE_SHAPES])
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_whole_images_agree_with_keras_in_one_pass(models, inputs, name, shape, monkeypatch):
+    from dae_edge.runtime import denoiser
+
+    monkeypatch.setattr(denoiser, "CALL_PIXELS", 1 << 15)  # blocks from 32k pixels on: the larger shapes are cut
+    rng = np.random.default_rng(sum(shape))
+    image = np.clip(rng.normal(0.2, 0.4, shape), 0, 1).astype(np.float32)
+    image[: min(shape[0], 28), : min(shape[1], 28)] = inputs["digits"][0][: min(shape[0], 28), : min(shape[1], 28)]
+    model = Denoiser.load(models[name].path, threads=2, large="whole")
+    reference = keras_one_pass(models["keras"].backend.model, image, model.geometry.multiple)
+    tolerance = INT8 if "int8" in name else FP32
+    assert_close(f"keras one pass ↔ {name} whole on {shape}", reference[None], model.denoise(image[None]), tolerance)
+
+
 @pytest.mark.parametrize("name", ARTIFACTS)
 def test_dae_edge_run_on_png_files(tmp_path, models, inputs, exported_dir, name):
     """Image reading and writing inside the comparison: PNG in, `dae-edge run`, PNG out."""
@@ -118,9 +144,7 @@ def _perturbed(model):
 
 @pytest.mark.parametrize("name", ["dae.tflite", "dae.onnx", "dae_int8.tflite", "dae_int8.onnx"])
 def test_a_perturbed_artifact_is_caught(tmp_path, models, inputs, exported_dir, name):
-    from dae_edge.export.keras_model import fixed_input_model
-
-    fixed = fixed_input_model(_perturbed(models["keras"].backend.model))
+    fixed = _perturbed(models["keras"].backend.model)
     calibration = inputs["digits"][:32, ..., None]
     path = tmp_path / name
     if name == "dae.tflite":
