@@ -1,4 +1,5 @@
 """Loading the trained Keras model and reading what the runtime needs to know about its shape."""
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ def load_keras_model(path: Path):
         raise DaeEdgeError(f"{path}: no such model file; train one with dae-edge train")
     if path.suffix != ".keras":
         raise DaeEdgeError(f"{path}: not a Keras model (expected a .keras file)")
+    if not zipfile.is_zipfile(path):  # Keras would report a damaged archive as "File not found"
+        raise DaeEdgeError(f"{path}: not a loadable Keras model (not a .keras zip archive: damaged or truncated?)")
     try:
         import keras
     except ImportError:

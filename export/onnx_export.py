@@ -1,4 +1,5 @@
 """Keras → ONNX with tf2onnx, and ONNX → int8 QDQ with onnxruntime's static quantization."""
+import logging
 import tempfile
 from pathlib import Path
 
@@ -61,6 +62,8 @@ def to_onnx_int8(fp32_path: Path, path: Path, calibration: np.ndarray, metadata:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     input_name = onnx.load(str(fp32_path)).graph.input[0].name
+    # Symbolic shape inference cannot prove ConvTranspose's output size from symbolic H and W, and says so.
+    logging.getLogger("onnxruntime.tools.symbolic_shape_infer").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared))

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+from dae_edge.runtime.quiet import quiet
+
 
 def to_tflite(model, path: Path, calibration: np.ndarray | None = None) -> Path:
-    """Convert `model`; with `calibration` images (N, 28, 28, 1), quantize everything to int8, I/O included."""
+    """Convert `model`; with `calibration` images (N, H, W, 1), quantize everything to int8, I/O included."""
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -18,7 +20,7 @@ def to_tflite(model, path: Path, calibration: np.ndarray | None = None) -> Path:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), quiet((1, 2)):
         warnings.simplefilter("ignore")  # it prints its SavedModel signature and warns about I/O statistics
-        path.write_bytes(converter.convert())
+        path.write_bytes(converter.convert())  # and its C++ side "fully_quantize: 0, …" straight to the terminal
     return path

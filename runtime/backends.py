@@ -13,6 +13,7 @@ import numpy as np
 
 from dae_edge.runtime.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.runtime.quant import dequantize, quantize
+from dae_edge.runtime.quiet import quiet
 
 EXPECTED = "the runtime expects NHWC float32 (batch, height, width, 1) in [0, 1], or int8/uint8 with quantization"
 
@@ -89,7 +90,8 @@ class LiteRTBackend:
         Interpreter = litert_interpreter()
         try:
             self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
-            self.interpreter.allocate_tensors()
+            with quiet():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+                self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise DaeEdgeError(f"{path}: not a valid TFLite model ({str(exc).splitlines()[0][:200]})") from None
         self._input = self.interpreter.get_input_details()[0]

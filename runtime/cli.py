@@ -28,17 +28,28 @@ def _options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
 ) -> None:
     _state["debug"] = debug
+    if debug:
+        import os
+
+        from dae_edge.runtime.quiet import DEBUG_ENV
+
+        os.environ[DEBUG_ENV] = "1"
 
 
-def _one_line_errors(command):
-    """Known errors become one line on stderr and exit code 1; --debug shows the traceback instead."""
+def _one_line_errors(command, native_logs: bool = True):
+    """Known errors become one line on stderr and exit code 1; --debug shows the traceback instead.
+    Without `native_logs`, what native libraries write to stderr is hidden unless --debug is given."""
 
     @functools.wraps(command)
     def guarded(*args, **kwargs):
         from dae_edge.runtime.errors import DaeEdgeError
+        from dae_edge.runtime.quiet import native_stderr_silenced
 
         try:
-            return command(*args, **kwargs)
+            if native_logs:
+                return command(*args, **kwargs)
+            with native_stderr_silenced():
+                return command(*args, **kwargs)
         except DaeEdgeError as exc:
             if _state["debug"]:
                 raise
@@ -48,8 +59,8 @@ def _one_line_errors(command):
     return guarded
 
 
-app.command("train")(_one_line_errors(train_command))
-app.command("export")(_one_line_errors(export_command))
+app.command("train")(_one_line_errors(train_command, native_logs=False))  # TensorFlow's C++ logs
+app.command("export")(_one_line_errors(export_command, native_logs=False))
 app.command("run")(_one_line_errors(run_command))
 app.command("verify")(_one_line_errors(verify_command))
 app.command("demo")(_one_line_errors(demo_command))

@@ -16,13 +16,23 @@ class BackendChoice(str, Enum):
     tflite = "tflite"
 
 
-def _pick_model(model: Optional[Path], backend: BackendChoice) -> Path:
+class LargeChoice(str, Enum):
+    auto = "auto"
+    whole = "whole"
+    tiles = "tiles"
+
+
+def _pick_model(model: Optional[Path], backend: BackendChoice, model_name: Optional[str] = None) -> Path:
     from dae_edge.runtime.backends import BACKEND_NAMES
-    from dae_edge.runtime.denoiser import default_model
+    from dae_edge.runtime.denoiser import default_model, shipped_folder
     from dae_edge.runtime.errors import DaeEdgeError
 
+    if model is not None and model_name is not None:
+        raise DaeEdgeError("--model and --model-name name two models; give one")
     if model is None:
-        return default_model(None if backend == BackendChoice.auto else backend.value)
+        return default_model(None if backend == BackendChoice.auto else backend.value, shipped_folder(model_name))
+    if model.is_dir():
+        return model
     if backend != BackendChoice.auto and model.suffix.lower() != BACKEND_NAMES[backend.value]:
         raise DaeEdgeError(f"--backend {backend.value} runs {BACKEND_NAMES[backend.value]} models, not {model.name}")
     return model
@@ -31,13 +41,16 @@ def _pick_model(model: Optional[Path], backend: BackendChoice) -> Path:
 def run_command(
     inputs: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", show_default=False)],
     out: Annotated[Optional[Path], typer.Option(help="Folder for the results (default: beside each input).")] = None,
-    model: Annotated[Optional[Path], typer.Option(help="A .onnx or .tflite model (default: the shipped one).")] = None,
+    model: Annotated[Optional[Path], typer.Option(help="A .onnx or .tflite model, or a folder with manifest.json (default: a shipped one).")] = None,
+    model_name: Annotated[Optional[str], typer.Option(help="A shipped model: paper (the reference) or unet (stronger); default: see the README.")] = None,
     backend: Annotated[BackendChoice, typer.Option(help="Runtime; auto picks int8 TFLite where LiteRT is installed, else ONNX.")] = BackendChoice.auto,
     threads: Annotated[Optional[int], typer.Option(min=1, help="Runtime threads (default: all cores).")] = None,
     invert: Annotated[Invert, typer.Option(help="Dark-on-light input: auto detects it from the background.")] = Invert.auto,
     add_noise: Annotated[Optional[float], typer.Option(min=0.0, help="Demo: add Gaussian noise of this factor first.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for --add-noise.")] = 0,
     compare: Annotated[bool, typer.Option(help="Also write NAME.compare.png: input and result side by side.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing files that dae-edge did not write.")] = False,
+    large: Annotated[LargeChoice, typer.Option(help="Images larger than the training patch: whole, tiles, or auto (what export measured best).")] = LargeChoice.auto,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per input.")] = False,
 ) -> None:
     """Denoise images; writes NAME.denoised.png (in the input's size and polarity) for each."""
@@ -50,12 +63,18 @@ def run_command(
     paths = expand_inputs(inputs)
     if out is not None:
         ensure_writable_dir(out)
-    denoiser = Denoiser.load(_pick_model(model, backend), threads)
-    options = RunOptions(out, invert, add_noise, seed, compare)
+    denoiser = Denoiser.load(_pick_model(model, backend, model_name), threads,
+                             None if large == LargeChoice.auto else large.value)
+    for note in denoiser.notes:
+        typer.echo(f"warning: {note}", err=True)
+    options = RunOptions(out, invert, add_noise, seed, compare, overwrite)
     failed = []
-    show_bar = len(paths) > 1 and not as_json and sys.stderr.isatty()
+    interactive = not as_json and sys.stderr.isatty()
+    show_bar = len(paths) > 1 and interactive
     with typer.progressbar(length=len(paths), label="denoising", file=sys.stderr, hidden=not show_bar) as bar:
-        for result in denoise_files(denoiser, paths, options, bar.update):
+        for result in denoise_files(denoiser, paths, options, bar.update, _block_progress if interactive else None):
+            if result.note and not as_json:
+                typer.echo(f"note: {result.note}", err=True)
             if as_json:
                 typer.echo(json.dumps(result.to_json()))
             elif result.error is None and not show_bar:
@@ -72,20 +91,31 @@ def run_command(
         raise DaeEdgeError(f"{len(failed)} of {len(paths)} images failed; the others were written")
 
 
+def _block_progress(done: int, total: int) -> None:
+    """Blocks done inside one large image, on one line of stderr."""
+    sys.stderr.write(f"\r  blocks {done}/{total}" + ("\n" if done == total else ""))
+    sys.stderr.flush()
+
+
 def verify_command(
-    folder: Annotated[Optional[Path], typer.Argument(help="A folder written by dae-edge export (default: the shipped models).")] = None,
+    folder: Annotated[Optional[Path], typer.Argument(help="A folder written by dae-edge export (default: every shipped model).")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="Runtime threads.")] = None,
 ) -> None:
     """Check every artifact's checksum and run its golden digits through each available runtime."""
-    from dae_edge.runtime.denoiser import shipped_models
+    from dae_edge.runtime.denoiser import SHIPPED, shipped_folder
     from dae_edge.runtime.errors import DaeEdgeError
+    from dae_edge.runtime.manifest import MANIFEST
     from dae_edge.runtime.verify import verify_folder
 
-    folder = folder or shipped_models()
-    checks = list(verify_folder(folder, threads))
-    for check in checks:
-        typer.echo(f"{check.status.upper():4}  {check.file}: {check.detail}")
-    failures = [c.file for c in checks if c.status == "fail"]
+    folders = [folder] if folder else [shipped_folder(name) for name in SHIPPED if (shipped_folder(name) / MANIFEST).is_file()]
+    failures = []
+    for each in folders:
+        if len(folders) > 1:
+            typer.echo(f"{each}:")
+        for check in verify_folder(each, threads):
+            typer.echo(f"{check.status.upper():4}  {check.file}: {check.detail}")
+            if check.status == "fail":
+                failures.append(check.file)
     if failures:
         raise DaeEdgeError(f"verify failed for {', '.join(failures)}")
 

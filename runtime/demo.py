@@ -10,14 +10,14 @@ def demo_command(
     out: Annotated[Path, typer.Option(help="Folder for the noisy inputs, their denoised results and demo.png.")] = Path("demo"),
 ) -> None:
     """Denoise ten bundled noisy MNIST test digits with the shipped model; writes demo.png (noisy above, denoised below)."""
-    from dae_edge.runtime.denoiser import Denoiser, shipped_models
+    from dae_edge.runtime.denoiser import Denoiser, shipped_folder
     from dae_edge.runtime.files import ensure_writable_dir
     from dae_edge.runtime.images import Invert, read_image, write_image
     from dae_edge.runtime.run import RunOptions, denoise_files
     from dae_edge.runtime.verify import load_golden
 
     ensure_writable_dir(out)
-    noisy = load_golden(shipped_models())["inputs"][..., 0]
+    noisy = load_golden(shipped_folder())["inputs"][..., 0]
     paths = []
     for i, image in enumerate(noisy):
         paths.append(out / f"noisy_{i}.png")

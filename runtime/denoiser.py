@@ -29,6 +29,18 @@ def shipped_models() -> Path:
     return Path(str(files("dae_edge.models")))
 
 
+SHIPPED = {"paper": "", "unet": "unet"}  # shipped model names → folders under shipped_models()
+DEFAULT_MODEL = "paper"
+
+
+def shipped_folder(name: str | None = None) -> Path:
+    """The folder of a shipped model by name (default: DEFAULT_MODEL)."""
+    name = name or DEFAULT_MODEL
+    if name not in SHIPPED:
+        raise DaeEdgeError(f"--model-name {name!r}: expected one of {', '.join(SHIPPED)}")
+    return shipped_models() / SHIPPED[name]
+
+
 def litert_installed() -> bool:
     return find_spec("ai_edge_litert") is not None
 
@@ -38,7 +50,7 @@ def default_model(backend: str | None = None, folder: Path | None = None) -> Pat
     (or asked for), else the fp32 ONNX model."""
     if backend is None:
         backend = "tflite" if litert_installed() else "onnx"
-    path = (folder or shipped_models()) / ("dae_int8.tflite" if backend == "tflite" else "dae.onnx")
+    path = (folder or shipped_folder()) / ("dae_int8.tflite" if backend == "tflite" else "dae.onnx")
     if not path.is_file():
         raise DaeEdgeError(f"no model at {path}; pass --model PATH (see dae-edge export)")
     return path

@@ -1,4 +1,6 @@
 """Reading any image Pillow can open into the model's polarity, and writing results back."""
+import os
+import secrets
 import warnings
 from dataclasses import dataclass
 from enum import Enum
@@ -6,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL.PngImagePlugin import PngInfo
 
 from dae_edge.runtime.errors import DaeEdgeError
 
@@ -23,6 +26,10 @@ class Invert(str, Enum):
 class LoadedImage:
     pixels: np.ndarray  # float32 (H, W) in [0, 1], white strokes on black, as the model was trained
     inverted: bool  # whether the file was dark on light (and the result must be inverted back)
+    frames: int = 1  # frames or pages in the file; only the first is read
+
+
+SOFTWARE = "dae-edge"  # the PNG text tag that marks a file this tool wrote (and may overwrite)
 
 
 def _to_gray(image: Image.Image) -> np.ndarray:
@@ -38,8 +45,12 @@ def _to_gray(image: Image.Image) -> np.ndarray:
     if image.mode == "P":
         image = image.convert("RGBA")
     if image.mode in ("LA", "RGBA", "PA", "La", "RGBa"):
-        paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(paper, image.convert("RGBA"))
+        rgba = image.convert("RGBA")
+        low, high = rgba.getchannel("A").getextrema()
+        if low == high:  # uniform transparency says nothing about the picture: ignore it
+            image = rgba.convert("RGB")
+        else:  # transparent parts are the paper the picture lies on
+            image = Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), rgba)
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
 
 
@@ -51,6 +62,7 @@ def read_image(path: Path, invert: Invert = Invert.auto) -> LoadedImage:
             with Image.open(path) as image:
                 if image.width * image.height > MAX_PIXELS:
                     raise DaeEdgeError(f"{path}: {image.width}×{image.height} is above the limit of {MAX_PIXELS:,} pixels")
+                frames = getattr(image, "n_frames", 1)
                 gray = _to_gray(ImageOps.exif_transpose(image))
     except FileNotFoundError:
         raise DaeEdgeError(f"{path}: no such file") from None
@@ -63,7 +75,7 @@ def read_image(path: Path, invert: Invert = Invert.auto) -> LoadedImage:
     except (OSError, SyntaxError, ValueError) as exc:
         raise DaeEdgeError(f"{path}: truncated or corrupt image ({exc})") from None
     inverted = invert == Invert.yes or (invert == Invert.auto and is_dark_on_light(gray))
-    return LoadedImage(1.0 - gray if inverted else gray, inverted)
+    return LoadedImage(1.0 - gray if inverted else gray, inverted, frames)
 
 
 def is_dark_on_light(gray: np.ndarray) -> bool:
@@ -76,15 +88,34 @@ def to_uint8(pixels: np.ndarray, inverted: bool = False) -> np.ndarray:
     return np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
 
 
-def write_image(path: Path, pixels: np.ndarray, inverted: bool = False) -> None:
-    """Write an 8-bit grayscale PNG in the input's polarity; written to a temporary name, then moved in place."""
-    tmp = path.with_name(f".{path.name}.tmp")
+def written_by_us(path: Path) -> bool:
+    """Whether `path` is a PNG that this tool wrote (its text tag says so)."""
     try:
-        Image.fromarray(to_uint8(pixels, inverted), mode="L").save(tmp, format="PNG")
-        tmp.replace(path)
+        with Image.open(path) as image:
+            return image.format == "PNG" and image.text.get("Software") == SOFTWARE
+    except (OSError, SyntaxError, ValueError):
+        return False
+
+
+def write_image(path: Path, pixels: np.ndarray, inverted: bool = False, overwrite: bool = False) -> None:
+    """Write an 8-bit grayscale PNG in the input's polarity, tagged as ours: to a temporary name unique to
+    this process, then renamed in place, so concurrent writers leave one whole file. A file that this
+    tool did not write is replaced only with `overwrite`."""
+    if path.exists() and not overwrite and not written_by_us(path):
+        raise DaeEdgeError(f"{path}: exists and was not written by dae-edge; pass --overwrite to replace it")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")  # unique per process and call
+    try:
+        with open(tmp, "xb") as f:
+            info = PngInfo()
+            info.add_text("Software", SOFTWARE)
+            Image.fromarray(to_uint8(pixels, inverted), mode="L").save(f, format="PNG", pnginfo=info)
+        os.replace(tmp, path)
     except (OSError, ValueError) as exc:
-        tmp.unlink(missing_ok=True)
-        raise DaeEdgeError(f"{path}: cannot write ({exc})") from None
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # a read-only or vanished folder: nothing was left there anyway
+            pass
+        raise DaeEdgeError(f"{path}: cannot write ({getattr(exc, 'strerror', None) or exc})") from None
 
 
 def side_by_side(*images: np.ndarray, gap: int = 2) -> np.ndarray:

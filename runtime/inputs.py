@@ -6,11 +6,17 @@ from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.images import IMAGE_SUFFIXES
 
 OUTPUT_TAG = ".denoised"
+COMPARE_TAG = ".compare"
+
+
+def is_our_output(path: Path) -> bool:
+    """`NAME.denoised.png` or `NAME.compare.png`: what run writes, never read back as an input."""
+    return path.name.lower().endswith((f"{OUTPUT_TAG}.png", f"{COMPARE_TAG}.png"))
 
 
 def _folder_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and OUTPUT_TAG not in p.name)
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not is_our_output(p))
 
 
 def expand_inputs(inputs: list[str]) -> list[Path]:
@@ -24,7 +30,7 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
                 raise DaeEdgeError(f"{path}: no images in this folder ({', '.join(sorted(IMAGE_SUFFIXES))})")
             found += images
         elif glob.has_magic(item) and not path.exists():
-            matches = sorted(Path(m) for m in glob.glob(item) if Path(m).is_file())
+            matches = sorted(Path(m) for m in glob.glob(item) if Path(m).is_file() and not is_our_output(Path(m)))
             if not matches:
                 raise DaeEdgeError(f"{item}: no file matches this pattern")
             found += matches

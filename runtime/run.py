@@ -1,16 +1,18 @@
 """`dae-edge run`: denoise image files in batches; good images are written even where others fail."""
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dae_edge.runtime.denoiser import Denoiser
+from dae_edge.runtime.denoiser import Denoiser, Progress
 from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.images import Invert, LoadedImage, read_image, side_by_side, write_image
-from dae_edge.runtime.inputs import output_path
+from dae_edge.runtime.inputs import COMPARE_TAG, output_path
 from dae_edge.runtime.noise import add_noise
 
 FILES_PER_BATCH = 64
+BATCH_PIXELS = 1 << 20  # files are read until they hold this many pixels: one large image is a batch of its own
 
 
 @dataclass
@@ -19,10 +21,11 @@ class Result:
     output: Path | None = None
     ms: float = 0.0
     error: str | None = None
+    note: str | None = None  # something the user should know, such as frames that were not read
 
     def to_json(self) -> dict:
         return {"input": str(self.input), "output": self.output and str(self.output),
-                "ms": round(self.ms, 3), "ok": self.error is None, "error": self.error}
+                "ms": round(self.ms, 3), "ok": self.error is None, "error": self.error, "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class RunOptions:
     add_noise: float | None = None  # demo: corrupt the input first, with this noise factor
     seed: int = 0
     compare: bool = False  # also write input and result side by side
+    overwrite: bool = False  # replace files that dae-edge did not write
 
 
 def _load(path: Path, options: RunOptions, inputs: set[Path], taken: dict[Path, Path]) -> tuple[LoadedImage, Path]:
@@ -41,41 +45,52 @@ def _load(path: Path, options: RunOptions, inputs: set[Path], taken: dict[Path, 
     if taken.setdefault(target.resolve(), path) != path:
         raise DaeEdgeError(f"{path}: its output {target.name} would overwrite the result of {taken[target.resolve()]}")
     image = read_image(path, options.invert)
-    if options.add_noise is not None:
-        image = LoadedImage(add_noise(image.pixels, options.add_noise, options.seed), image.inverted)
+    if options.add_noise is not None:  # each image its own noise, reproducible from the seed and its name
+        seed = [options.seed, zlib.crc32(path.name.encode())]
+        image = replace(image, pixels=add_noise(image.pixels, options.add_noise, seed))
     return image, target
 
 
 def denoise_files(
-    denoiser: Denoiser, paths: list[Path], options: RunOptions, progress: Callable[[int], None] = lambda n: None
+    denoiser: Denoiser, paths: list[Path], options: RunOptions, progress: Callable[[int], None] = lambda n: None,
+    blocks: Progress | None = None,
 ) -> Iterator[Result]:
-    """Denoise `paths` in batches, yielding one Result per input in order."""
+    """Denoise `paths` a batch at a time (at most FILES_PER_BATCH files, or BATCH_PIXELS pixels, so memory
+    stays bounded), yielding one Result per input in order. `blocks` hears of progress inside a large image."""
     inputs = {p.resolve() for p in paths}
     taken: dict[Path, Path] = {}
-    for start in range(0, len(paths), FILES_PER_BATCH):
-        began = time.perf_counter()
-        loaded: list[tuple[Result, LoadedImage, Path]] = []
-        results = []
-        for path in paths[start : start + FILES_PER_BATCH]:
-            result = Result(path)
-            results.append(result)
-            try:
-                image, target = _load(path, options, inputs, taken)
-                loaded.append((result, image, target))
-            except DaeEdgeError as exc:
-                result.error = str(exc)
-        outputs = denoiser.denoise_list([image.pixels for _, image, _ in loaded]) if loaded else []
-        for (result, image, target), denoised in zip(loaded, outputs):
-            try:
-                write_image(target, denoised, image.inverted)
-                if options.compare:
-                    write_image(output_path(result.input, options.out, ".compare"),
-                                side_by_side(image.pixels, denoised), image.inverted)
-                result.output = target
-            except DaeEdgeError as exc:
-                result.error = str(exc)
-        per_image = (time.perf_counter() - began) * 1000 / max(len(results), 1)
-        for result in results:
-            result.ms = per_image
-        progress(len(results))
-        yield from results
+    pending: list[Result] = []
+    loaded: list[tuple[Result, LoadedImage, Path]] = []
+    began = time.perf_counter()
+    for index, path in enumerate(paths):
+        result = Result(path)
+        pending.append(result)
+        try:
+            image, target = _load(path, options, inputs, taken)
+            loaded.append((result, image, target))
+            if image.frames > 1:
+                result.note = f"{path}: {image.frames} frames or pages; only the first was denoised"
+        except DaeEdgeError as exc:
+            result.error = str(exc)
+        pixels = sum(image.pixels.size for _, image, _ in loaded)
+        if len(pending) == FILES_PER_BATCH or pixels >= BATCH_PIXELS or index == len(paths) - 1:
+            _denoise_and_write(denoiser, loaded, options, blocks)
+            per_image = (time.perf_counter() - began) * 1000 / len(pending)
+            for done in pending:
+                done.ms = per_image
+            progress(len(pending))
+            yield from pending
+            pending, loaded, began = [], [], time.perf_counter()
+
+
+def _denoise_and_write(denoiser: Denoiser, loaded: list, options: RunOptions, blocks: Progress | None) -> None:
+    outputs = denoiser.denoise_list([image.pixels for _, image, _ in loaded], blocks) if loaded else []
+    for (result, image, target), denoised in zip(loaded, outputs):
+        try:
+            write_image(target, denoised, image.inverted, options.overwrite)
+            if options.compare:
+                write_image(output_path(result.input, options.out, COMPARE_TAG),
+                            side_by_side(image.pixels, denoised), image.inverted, options.overwrite)
+            result.output = target
+        except DaeEdgeError as exc:
+            result.error = str(exc)
