@@ -85,4 +85,4 @@ def exported_dir(tmp_path_factory, trained_dir, mnist) -> Path:
 @pytest.fixture
 def exported_copy(tmp_path, exported_dir) -> Path:
     """A private copy of the exported folder, for tests that change it."""
-    return Path(shutil.copytree(exported_dir, tmp_path / "models"))
+    return Path(shutil.copytree(exported_dir, tmp_path / "models", symlinks=True))  # as cp -a: links stay links
