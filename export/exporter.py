@@ -19,6 +19,7 @@ from dae_edge.runtime.manifest import FORMAT_VERSION, GOLDEN, MANIFEST
 from dae_edge.runtime.tolerances import FP32_MAX_ABS, INT8_MEAN_ABS, INT8_PSNR_DROP_DB, agreement
 from dae_edge.train.config import TrainConfig
 from dae_edge.train.data import Mnist, one_per_class, to_float
+from dae_edge.train.model import count_macs
 
 MIN_CALIBRATION_IMAGES = 32  # fewer and min/max calibration misses the tails of the activations
 GOLDEN_IMAGES = 10  # one noisy test digit per class: enough for a device to check itself quickly
@@ -170,7 +171,9 @@ def export(model_path: Path, out: Path, data: Mnist | Callable[[], Mnist], optio
         np.savez_compressed(stage / GOLDEN, **golden)
         manifest.update(_manifest(model_path.name, model_sha, config, options, metadata, golden, stage / GOLDEN,
                                   artifacts, {"multiple_of": multiple, "receptive_radius": radius, "patch": patch,
-                                              **_large_choice(large)}))
+                                              **_large_choice(large)},
+                                  {"arch": config.arch, "params": int(model.count_params()), "noise": config.noise,
+                                   "macs_per_28x28": count_macs(model)}))
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         return [a["file"] for a in artifacts] + [GOLDEN, MANIFEST]
 
@@ -194,7 +197,7 @@ ACCEPTS = {"batch": "any", "height": "any multiple of multiple_of", "width": "an
 
 
 def _manifest(model_name: str, model_sha: str, config: TrainConfig, options: ExportOptions, metadata: dict,
-              golden: dict, golden_path: Path, artifacts: list[dict], shape: dict) -> dict:
+              golden: dict, golden_path: Path, artifacts: list[dict], shape: dict, model_facts: dict) -> dict:
     noise = {"noise": config.noise, "seed": options.seed}
     return {
         "format_version": FORMAT_VERSION,
@@ -202,6 +205,7 @@ def _manifest(model_name: str, model_sha: str, config: TrainConfig, options: Exp
         "model_version": metadata["model_version"],
         "source": {"file": model_name, "sha256": model_sha, "training_config": config.to_dict(),
                    "training_config_sha256": config.sha256()},
+        "model": model_facts,
         "input": {"layout": "NHWC", "shape": [None, None, None, 1], "dtype": "float32", "value_range": [0.0, 1.0],
                   **shape, "polarity": "light on dark",
                   "trained_on": "MNIST digits: white strokes on a black background", "noise": config.noise},

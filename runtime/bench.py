@@ -12,7 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from numpy.lib.stride_tricks import sliding_window_view
+
 from dae_edge.runtime.backends import open_backend
+from dae_edge.runtime.denoiser import Denoiser
 from dae_edge.runtime.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.runtime.images import write_image
 from dae_edge.runtime.manifest import read_manifest
@@ -23,6 +26,7 @@ LATENCY_WARMUP, LATENCY_RUNS = 20, 300
 THROUGHPUT_BATCH, THROUGHPUT_SECONDS = 256, 2.0
 COLD_STARTS = 5
 EXTRA_NOISE = (0.3, 0.7)  # PSNR at gentler and harsher noise than the training factor
+CURVE_NOISE = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def machine() -> dict:
@@ -94,7 +98,29 @@ def _cold_start(model: Path, threads: int, image: Path) -> float:
     return statistics.median(times)
 
 
-def bench(models: Path, clean: np.ndarray, threads: list[int], log=print) -> dict:
+def median3(images: np.ndarray) -> np.ndarray:
+    """The classical baseline: a 3×3 median filter, edges replicated (N, H, W)."""
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    return np.median(sliding_window_view(padded, (3, 3), axis=(1, 2)), axis=(-2, -1)).astype(np.float32)
+
+
+def noise_curve(path: Path | None, clean: np.ndarray, noise_seed: int, run=None) -> dict[str, float]:
+    """Mean PSNR over CURVE_NOISE factors, of the model at `path` (or `run`, e.g. median3)."""
+    run = run or Denoiser.load(path).denoise
+    return {f"{f:g}": float(psnr(clean, run(add_noise(clean, f, noise_seed))).mean()) for f in CURVE_NOISE}
+
+
+def large_images(path: Path, clean: np.ndarray, noisy: np.ndarray, log=print) -> dict:
+    from dae_edge.runtime import bench_large
+
+    log(f"large images with {path.name}: composites, 512×512 and 4000×4000, a fresh process, a busy core")
+    batch = noisy[:THROUGHPUT_BATCH, ..., 0]
+    return {"file": path.name, **{f"composite_{k}": v for k, v in bench_large.composite_quality(path, clean, noisy[..., 0]).items()},
+            **bench_large.large_speed(path, noisy[..., 0]), **bench_large.fresh_process(path, noisy[..., 0]),
+            "busy_ips_2": bench_large.busy_throughput(path, batch, 2), "busy_ips_1": bench_large.busy_throughput(path, batch, 1)}
+
+
+def bench(models: Path, clean: np.ndarray, threads: list[int], log=print, large: bool = True) -> dict:
     """Measure every artifact in `models` (and dae.keras where TensorFlow is installed) on `clean` test digits."""
     manifest = read_manifest(models)
     if manifest is None:
@@ -128,13 +154,25 @@ def bench(models: Path, clean: np.ndarray, threads: list[int], log=print) -> dic
                 rows.append({"file": entry["file"], "backend": backend.name, "precision": entry["precision"],
                              "threads": count, "bytes": path.stat().st_size, **quality, **_speed(backend.run, noisy),
                              "cold_start_s": _cold_start(path, count, one)})
-    return {"machine": machine(), "images": len(clean), "noise_seed": noise_seed, "rows": rows}
+        large_rows = []
+        for entry in manifest["artifacts"] if large else []:
+            try:
+                large_rows.append(large_images(models / entry["file"], clean, noisy, log))
+            except RuntimeMissing as exc:
+                log(f"skipping {entry['file']}: {exc}")
+    model = manifest.get("model", {})
+    curve = {"model": noise_curve(models / "dae.onnx", clean, noise_seed), "median3": noise_curve(None, clean, noise_seed, median3)}
+    return {"machine": machine(), "images": len(clean), "noise_seed": noise_seed, "model": model, "rows": rows,
+            "large": large_rows, "curve": curve, "input": manifest.get("input", {})}
 
 
 def format_table(result: dict) -> str:
     m = result["machine"]
     libs = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
+    model = result.get("model") or {}
     lines = [f"{m['cpu']}, {m['cores']} cores, Python {m['python']}; {libs}", "",
+             f"model: {model.get('arch', '?')}, {model.get('params', 0):,} parameters, "
+             f"{model.get('macs_per_28x28', 0) / 1e6:.2f} M MACs per 28×28 image, trained on {model.get('noise', '?')} noise", "",
              f"quality on {result['images']} MNIST test digits (noise seed {result['noise_seed']}); "
              f"latency at batch 1, throughput at batch {THROUGHPUT_BATCH}", "",
              "| file | backend | threads | KB | PSNR 0.5 | SSIM 0.5 | PSNR 0.3 | PSNR 0.7 | median ms | p95 ms | images/s | cold start s |",
@@ -144,4 +182,24 @@ def format_table(result: dict) -> str:
         lines.append(f"| {r['file']} | {r['backend']} | {r['threads'] or 'all'} | {r['bytes'] / 1000:.1f} | "
                      f"{r['psnr_0.5']:.2f} | {r['ssim_0.5']:.4f} | {r['psnr_0.3']:.2f} | {r['psnr_0.7']:.2f} | "
                      f"{r['latency_ms_median']:.3f} | {r['latency_ms_p95']:.3f} | {r['throughput_ips']:,.0f} | {cold} |")
+    if result.get("large"):
+        from dae_edge.runtime.bench_large import SIDES, STRIP
+
+        small, big, strip = SIDES[0], SIDES[-1], f"{STRIP[0]}×{STRIP[1]:,}"
+        lines += ["", f"large images (all cores; default for this model: {result['input'].get('large_images', 'whole')}); "
+                  "composites: 10×10 grids of the same noisy test digits, PSNR per digit", "",
+                  f"| file | PSNR one by one | grid whole | grid tiles | {small}² whole s | {small}² tiles s | {big}² whole s (MP/s) "
+                  f"| {big}² tiles s | fresh run {big}² s, peak MB | {strip} strip s, peak MB | busy core: images/s 2 threads | 1 thread |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in result["large"]:
+            lines.append(f"| {r['file']} | {r['composite_single']:.2f} | {r['composite_whole']:.2f} | {r['composite_tiles']:.2f} | "
+                         f"{r['side0_whole_s']:.3f} | {r['side0_tiles_s']:.3f} | {r['side1_whole_s']:.2f} ({r['side1_whole_mpps']:.1f}) | "
+                         f"{r['side1_tiles_s']:.2f} | {r['large_run_s']:.2f}, {r['large_rss_mb']:.0f} | "
+                         f"{r['strip_run_s']:.2f}, {r['strip_rss_mb']:.0f} | {r['busy_ips_2']:,.0f} | {r['busy_ips_1']:,.0f} |")
+    if result.get("curve"):
+        factors = list(result["curve"]["model"])
+        lines += ["", "PSNR (dB) over noise factors, fp32 ONNX and a 3×3 median filter", "",
+                  "| | " + " | ".join(factors) + " |", "|---|" + "---|" * len(factors)]
+        for name, values in result["curve"].items():
+            lines.append(f"| {name} | " + " | ".join(f"{values[f]:.2f}" for f in factors) + " |")
     return "\n".join(lines)

@@ -125,11 +125,12 @@ def bench_command(
     n: Annotated[int, typer.Option(min=1, max=10000, help="Noisy MNIST test digits for PSNR and SSIM.")] = 10000,
     threads: Annotated[str, typer.Option(help="Comma-separated thread counts to measure.")] = "1,2",
     data: Annotated[Optional[Path], typer.Option(help="MNIST folder (default $DAE_EDGE_DATA, then Keras's cache).")] = None,
+    large: Annotated[bool, typer.Option(help="Also measure large images, a fresh process's memory and a busy core.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the table.")] = False,
 ) -> None:
     """Measure size, PSNR/SSIM, latency, throughput and cold start of every artifact (and Keras, if installed)."""
     from dae_edge.runtime.bench import bench, format_table
-    from dae_edge.runtime.denoiser import shipped_models
+    from dae_edge.runtime.denoiser import shipped_folder
     from dae_edge.runtime.errors import DaeEdgeError
     from dae_edge.train.data import load_mnist, to_float
 
@@ -140,5 +141,5 @@ def bench_command(
     if not counts or min(counts) < 1:
         raise DaeEdgeError("--threads: each count must be at least 1")
     clean = to_float(load_mnist(data).x_test[:n])[..., 0]
-    result = bench(models or shipped_models(), clean, counts, log=lambda line: typer.echo(line, err=True))
+    result = bench(models or shipped_folder(), clean, counts, log=lambda line: typer.echo(line, err=True), large=large)
     typer.echo(json.dumps(result, indent=2) if as_json else format_table(result))

@@ -143,7 +143,7 @@ def test_bench_measures_every_artifact(exported_dir, mnist, monkeypatch):
 
     for name, value in [("LATENCY_WARMUP", 1), ("LATENCY_RUNS", 3), ("THROUGHPUT_SECONDS", 0.01), ("COLD_STARTS", 1)]:
         monkeypatch.setattr(bench_module, name, value)
-    result = bench_module.bench(exported_dir, mnist.x_test[:40] / np.float32(255), [1], log=lambda line: None)
+    result = bench_module.bench(exported_dir, mnist.x_test[:40] / np.float32(255), [1], log=lambda line: None, large=False)
     files = [row["file"] for row in result["rows"]]
     assert files == ["dae.keras", "dae.tflite", "dae.onnx", "dae_int8.tflite", "dae_int8.onnx"]
     keras_row = result["rows"][0]
@@ -154,6 +154,31 @@ def test_bench_measures_every_artifact(exported_dir, mnist, monkeypatch):
     assert all(row["cold_start_s"] > 0 for row in result["rows"][1:])
     assert result["machine"]["cores"] >= 1 and "onnxruntime" in result["machine"]["libraries"]
     assert "| dae_int8.tflite | litert | 1 |" in bench_module.format_table(result)
+    assert result["model"]["macs_per_28x28"] == 4_967_424 and result["model"]["arch"] == "paper"
+    median = result["curve"]["median3"]
+    assert median["0.1"] > median["0.5"] > median["0.9"]
+    onnx_row = next(r for r in result["rows"] if r["file"] == "dae.onnx")
+    assert abs(result["curve"]["model"]["0.5"] - onnx_row["psnr_0.5"]) < 1e-4  # the curve runs the same model
+
+
+def result_stub() -> dict:
+    return {"machine": {"cpu": "x", "cores": 2, "python": "3", "libraries": {}}, "images": 1, "noise_seed": 0,
+            "rows": [], "input": {}}
+
+
+def test_bench_large_images_whole_and_tiles(exported_dir, mnist, monkeypatch):
+    from dae_edge.runtime import bench as bench_module, bench_large
+
+    monkeypatch.setattr(bench_large, "SIDES", (64, 96))
+    monkeypatch.setattr(bench_large, "STRIP", (1, 3000))
+    clean = mnist.x_test[:200] / np.float32(255)
+    noisy = np.clip(clean + 0.5 * np.random.default_rng(0).standard_normal(clean.shape, dtype=np.float32), 0, 1)[..., None]
+    row = bench_module.large_images(exported_dir / "dae.onnx", clean, noisy, log=lambda line: None)
+    assert min(row["composite_single"], row["composite_whole"], row["composite_tiles"]) > 5  # a weak model, but a model
+    assert row["composite_whole"] != row["composite_tiles"]
+    assert row["side0_whole_s"] > 0 and row["side1_tiles_mpps"] > 0 and "strip_error" not in row and "large_error" not in row
+    assert "| dae.onnx |" in bench_module.format_table({**result_stub(), "large": [row]})
+    assert 30 < row["strip_rss_mb"] < 2000 and row["busy_ips_1"] > 0 and row["busy_ips_2"] > 0
 
 
 def test_two_inputs_never_share_an_output(tmp_path, exported_dir):

@@ -1,0 +1,105 @@
+"""`dae-edge bench`, large images and a busy machine: whole against tiles, megapixels per second,
+peak memory of a fresh process, and throughput while another process keeps one core busy."""
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dae_edge.runtime.denoiser import Denoiser
+from dae_edge.runtime.images import write_image
+from dae_edge.runtime.metrics import psnr
+
+GRID = 10  # composites of 10 × 10 test digits
+SIDES = (512, 4000)
+STRIP = (1, 16_000_000)
+
+
+def mosaic(digits: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Digits (N, h, w) laid out row by row, repeated as needed, cropped to height × width."""
+    n, h, w = digits.shape
+    rows, cols = -(-height // h), -(-width // w)
+    picks = np.arange(rows * cols) % n
+    grid = digits[picks].reshape(rows, cols, h, w).transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
+    return np.ascontiguousarray(grid[:height, :width])
+
+
+def cells(image: np.ndarray, h: int, w: int) -> np.ndarray:
+    rows, cols = image.shape[0] // h, image.shape[1] // w
+    return image.reshape(rows, h, cols, w).transpose(0, 2, 1, 3).reshape(rows * cols, h, w)
+
+
+def composite_quality(path: Path, clean: np.ndarray, noisy: np.ndarray) -> dict:
+    """Mean per-digit PSNR of 10×10 grids of noisy test digits, run whole and in tiles, and one by one."""
+    count = len(clean) // GRID**2 * GRID**2
+    grids = [(mosaic(noisy[i : i + GRID**2], 28 * GRID, 28 * GRID), clean[i : i + GRID**2]) for i in range(0, count, GRID**2)]
+    figures = {"single": float(psnr(clean[:count], Denoiser.load(path).denoise(noisy[:count])).mean())}
+    for mode in ("whole", "tiles"):
+        denoiser = Denoiser.load(path, large=mode)
+        outputs = denoiser.denoise_list([g for g, _ in grids])
+        figures[mode] = float(np.mean([psnr(c, cells(o, 28, 28)).mean() for o, (_, c) in zip(outputs, grids)]))
+    return figures
+
+
+def _seconds(run, repeats: int) -> float:
+    run()
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def large_speed(path: Path, noisy: np.ndarray) -> dict:
+    """Seconds for one image of each side (512×512, 4000×4000) of noisy digits, whole and in tiles (all cores)."""
+    figures = {}
+    for i, side in enumerate(SIDES):
+        image = mosaic(noisy, side, side)
+        for mode in ("whole", "tiles"):
+            denoiser = Denoiser.load(path, large=mode)
+            seconds = _seconds(lambda: denoiser.denoise_list([image]), 3 if i == 0 else 1)
+            figures[f"side{i}_{mode}_s"] = seconds
+            figures[f"side{i}_{mode}_mpps"] = side * side / seconds / 1e6
+    return figures
+
+
+def fresh_process(path: Path, noisy: np.ndarray) -> dict:
+    """Wall time and peak memory (RSS) of `dae-edge run --large whole` on the largest square and the strip, as PNG files."""
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, shape in (("large", (SIDES[-1], SIDES[-1])), ("strip", STRIP)):
+            image = Path(tmp) / f"{name}.png"
+            write_image(image, mosaic(noisy, *shape) if name != "strip" else np.tile(noisy[0, 14], STRIP[1] // 28 + 1)[None, : STRIP[1]])
+            command = [sys.executable, "-m", "dae_edge.runtime.cli", "run", str(image), "--model", str(path), "--large", "whole"]
+            began = time.perf_counter()
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(process.pid, 0)
+            figures[f"{name}_run_s"] = time.perf_counter() - began
+            figures[f"{name}_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+            if status != 0:
+                figures[f"{name}_error"] = process.stderr.read().decode(errors="replace").strip()[-200:]
+            process.stderr.close()
+    return figures
+
+
+def busy_throughput(path: Path, batch: np.ndarray, threads: int, seconds: float = 2.0) -> float:
+    """Images per second on `threads` threads while another process spins on one core."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        denoiser = Denoiser.load(path, threads=threads)
+        denoiser.denoise(batch)
+        done, began = 0, time.perf_counter()
+        while time.perf_counter() - began < seconds:
+            denoiser.denoise(batch)
+            done += len(batch)
+        return done / (time.perf_counter() - began)
+    finally:
+        spinner.kill()
+        spinner.wait()
+
