@@ -16,8 +16,8 @@ from dae_edge.runtime.manifest import MANIFEST, artifact_entry, check_checksum, 
 
 # Pixels per model call (images stacked, or one block with its halo). Measured here on the paper's
 # model: the runtimes need about 1 KB per pixel, and run fastest per pixel on calls of 16k–128k
-# pixels; 2^17 keeps two workers near 250 MB and a 4000×4000 image's halos at about 1.3× its pixels.
-CALL_PIXELS = 1 << 17
+# pixels; 2^16 keeps two workers near 130 MB, and a 4000×4000 image's halos at about 1.4× its pixels.
+CALL_PIXELS = 1 << 16
 PAD_MODE = "edge"  # measured against reflect on odd-sized crops of digit grids: see the README
 UNKNOWN_RADIUS = 64  # a bare model (no manifest, no metadata): a generous halo for its receptive field
 

@@ -51,7 +51,9 @@ def _to_gray(image: Image.Image) -> np.ndarray:
             image = rgba.convert("RGB")
         else:  # transparent parts are the paper the picture lies on
             image = Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), rgba)
-    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    gray = np.asarray(image.convert("L"), dtype=np.float32)
+    gray /= 255.0
+    return gray
 
 
 def read_image(path: Path, invert: Invert = Invert.auto) -> LoadedImage:
@@ -75,7 +77,9 @@ def read_image(path: Path, invert: Invert = Invert.auto) -> LoadedImage:
     except (OSError, SyntaxError, ValueError) as exc:
         raise DaeEdgeError(f"{path}: truncated or corrupt image ({exc})") from None
     inverted = invert == Invert.yes or (invert == Invert.auto and is_dark_on_light(gray))
-    return LoadedImage(1.0 - gray if inverted else gray, inverted, frames)
+    if inverted:
+        np.subtract(1.0, gray, out=gray)
+    return LoadedImage(gray, inverted, frames)
 
 
 def is_dark_on_light(gray: np.ndarray) -> bool:
@@ -83,9 +87,20 @@ def is_dark_on_light(gray: np.ndarray) -> bool:
     return float(np.median(gray)) > 0.5
 
 
+PIXELS_AT_ONCE = 1 << 20  # converted per step: a 16 MP result needs no full-size temporaries
+
+
 def to_uint8(pixels: np.ndarray, inverted: bool = False) -> np.ndarray:
-    values = 1.0 - pixels if inverted else pixels
-    return np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
+    """[0, 1] floats → 8-bit, rounded, a million pixels at a time."""
+    flat = np.asarray(pixels).reshape(-1)  # a view where the image is contiguous, as large results are
+    out = np.empty(flat.shape, np.uint8)
+    for start in range(0, len(flat), PIXELS_AT_ONCE):
+        values = np.clip(flat[start : start + PIXELS_AT_ONCE], 0, 1)
+        if inverted:
+            np.subtract(1, values, out=values)
+        values *= 255
+        out[start : start + PIXELS_AT_ONCE] = np.round(values, out=values)
+    return out.reshape(np.shape(pixels))
 
 
 def written_by_us(path: Path) -> bool:
