@@ -66,7 +66,8 @@ def to_onnx_int8(fp32_path: Path, path: Path, calibration: np.ndarray, metadata:
     logging.getLogger("onnxruntime.tools.symbolic_shape_infer").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(fp32_path), str(prepared))
+        # auto_merge: a concatenation of skip features joins symbolic sizes that inference cannot prove equal
+        quant_pre_process(str(fp32_path), str(prepared), auto_merge=True)
         quantize_static(
             str(prepared), str(path), _Calibration(input_name, calibration.astype(np.float32)),
             quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
