@@ -15,6 +15,7 @@ from dae_edge.runtime.denoiser import LARGE_MODES, Denoiser, Geometry
 from dae_edge.runtime.metrics import psnr
 from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.files import ensure_writable_dir, sha256
+from dae_edge.runtime.grids import cells, mosaic
 from dae_edge.runtime.manifest import FORMAT_VERSION, GOLDEN, MANIFEST
 from dae_edge.runtime.tolerances import FP32_MAX_ABS, INT8_MEAN_ABS, INT8_PSNR_DROP_DB, agreement
 from dae_edge.train.config import TrainConfig
@@ -62,18 +63,10 @@ def _pick(total: int, count: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(total, count, replace=False))
 
 
-def composite(images: np.ndarray, side: int) -> np.ndarray:
-    """The first side² images (N, h, w, 1) as one (1, side·h, side·w, 1) image, row by row."""
-    n, h, w, c = images.shape
-    grid = images[: side * side].reshape(side, side, h, w, c).transpose(0, 2, 1, 3, 4)
-    return grid.reshape(1, side * h, side * w, c)
-
-
-def cells(image: np.ndarray, side: int) -> np.ndarray:
-    """The inverse of composite: (1, side·h, side·w, 1) → (side², h, w, 1)."""
-    _, height, width, c = image.shape
-    h, w = height // side, width // side
-    return image.reshape(side, h, side, w, c).transpose(0, 2, 1, 3, 4).reshape(side * side, h, w, c)
+def composite(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """The first rows·cols images (N, h, w, 1) as one (1, rows·h, cols·w, 1) image."""
+    _, h, w, _ = images.shape
+    return mosaic(images[: rows * cols, ..., 0], rows * h, cols * w)[None, ..., None]
 
 
 def large_image_quality(path: Path, geometry: Geometry, noisy: np.ndarray, clean: np.ndarray) -> dict[str, float]:
@@ -82,7 +75,8 @@ def large_image_quality(path: Path, geometry: Geometry, noisy: np.ndarray, clean
     for mode in LARGE_MODES:
         denoiser = Denoiser(open_backend(path), path, None, replace(geometry, large=mode), threads=1)
         output = denoiser.denoise(noisy)
-        figures[mode] = float(psnr(cells(clean, COMPOSITE_SIDE), cells(output, COMPOSITE_SIDE)).mean())
+        size = clean.shape[1] // COMPOSITE_SIDE
+        figures[mode] = float(psnr(cells(clean[0, ..., 0], size, size), cells(output[0, ..., 0], size, size)).mean())
     return figures
 
 
@@ -138,8 +132,8 @@ def export(model_path: Path, out: Path, data: Mnist | Callable[[], Mnist], optio
     reference = model.predict(noisy, batch_size=256, verbose=0)
     cases = {"digits": (noisy, reference, clean)}
     if len(clean) >= COMPOSITE_SIDE**2:
-        whole = composite(noisy, COMPOSITE_SIDE)
-        cases["composite"] = (whole, model.predict(whole, verbose=0), composite(clean, COMPOSITE_SIDE))
+        whole = composite(noisy, COMPOSITE_SIDE, COMPOSITE_SIDE)
+        cases["composite"] = (whole, model.predict(whole, verbose=0), composite(clean, COMPOSITE_SIDE, COMPOSITE_SIDE))
     model_sha = sha256(model_path)
     radius = receptive_radius(model)
     patch = int(clean.shape[1])  # the size of the training images: what tiling cuts to
@@ -225,8 +219,6 @@ def _golden(labels: np.ndarray, noisy: np.ndarray, reference: np.ndarray, clean:
     picks = one_per_class(labels)[:GOLDEN_IMAGES]
     golden = {"inputs": noisy[picks], "outputs": reference[picks], "clean": clean[picks], "labels": labels[picks]}
     if len(picks) == GOLDEN_IMAGES:
-        rows = noisy[picks].reshape(2, 5, *noisy.shape[1:]).transpose(0, 2, 1, 3, 4)
-        golden["large_input"] = rows.reshape(1, 2 * noisy.shape[1], 5 * noisy.shape[2], 1)
-        golden["large_clean"] = clean[picks].reshape(2, 5, *clean.shape[1:]).transpose(0, 2, 1, 3, 4).reshape(golden["large_input"].shape)
+        golden["large_input"], golden["large_clean"] = composite(noisy[picks], 2, 5), composite(clean[picks], 2, 5)
         golden["large_output"] = model.predict(golden["large_input"], verbose=0)
     return golden

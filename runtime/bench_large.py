@@ -11,26 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from dae_edge.runtime.denoiser import Denoiser
+from dae_edge.runtime.grids import cells, mosaic
 from dae_edge.runtime.images import write_image
 from dae_edge.runtime.metrics import psnr
 
 GRID = 10  # composites of 10 × 10 test digits
 SIDES = (512, 4000)
 STRIP = (1, 16_000_000)
-
-
-def mosaic(digits: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Digits (N, h, w) laid out row by row, repeated as needed, cropped to height × width."""
-    n, h, w = digits.shape
-    rows, cols = -(-height // h), -(-width // w)
-    picks = np.arange(rows * cols) % n
-    grid = digits[picks].reshape(rows, cols, h, w).transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
-    return np.ascontiguousarray(grid[:height, :width])
-
-
-def cells(image: np.ndarray, h: int, w: int) -> np.ndarray:
-    rows, cols = image.shape[0] // h, image.shape[1] // w
-    return image.reshape(rows, h, cols, w).transpose(0, 2, 1, 3).reshape(rows * cols, h, w)
 
 
 def composite_quality(path: Path, clean: np.ndarray, noisy: np.ndarray) -> dict:

@@ -249,3 +249,17 @@ def test_concurrent_writers_of_one_file_never_collide(tmp_path):
         t.join()
     assert errors == [] and [p.name for p in tmp_path.iterdir()] == ["x.denoised.png"]
     assert np.asarray(Image.open(target)).std() == 0  # one writer's whole picture
+
+
+def test_model_name_picks_a_shipped_model(tmp_path):
+    [image] = digits(tmp_path, 1)
+    written = {}
+    for name in SHIPPED:
+        result = runner.invoke(app, ["run", str(image), "--model-name", name, "--backend", "onnx", "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        written[name] = np.asarray(Image.open(tmp_path / name / "digit0.denoised.png"))
+    assert not np.array_equal(written["paper"], written["unet"])
+    unknown = runner.invoke(app, ["run", str(image), "--model-name", "vgg"])
+    assert unknown.exit_code == 1 and "--model-name 'vgg': expected one of paper, unet" in unknown.output
+    both = runner.invoke(app, ["run", str(image), "--model-name", "unet", "--model", str(shipped_folder() / "dae.onnx")])
+    assert both.exit_code == 1 and "give one" in both.output
