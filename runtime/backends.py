@@ -15,6 +15,7 @@ from dae_edge.runtime.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.runtime.quant import dequantize, quantize
 from dae_edge.runtime.quiet import quiet
 
+DYNAMIC_START = 32  # the side a dynamic LiteRT input is allocated at before the first image: divides by up to 32
 EXPECTED = "the runtime expects NHWC float32 (batch, height, width, 1) in [0, 1], or int8/uint8 with quantization"
 
 
@@ -90,6 +91,13 @@ class LiteRTBackend:
         Interpreter = litert_interpreter()
         try:
             self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            self._input = self.interpreter.get_input_details()[0]
+            # A dynamic input starts as 1×1: too small to pool. Without XNNPACK (as where it cannot read the
+            # CPU's features) the built-in kernels then refuse to prepare, so start from a size that divides.
+            signature = self._input["shape_signature"]
+            if len(signature) == 4 and any(d < 0 for d in signature):
+                start = [1, *(d if d > 0 else DYNAMIC_START for d in signature[1:3]), int(signature[3])]
+                self.interpreter.resize_tensor_input(self._input["index"], start)
             with quiet():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
                 self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:

@@ -27,7 +27,7 @@ entry=dae-edge-aarch64
 paused=""
 
 cleanup() {
-    for m in "$root/proc" "$root/dev" "$root/root/.cache/pip"; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
+    for m in "$root/proc" "$root/sys" "$root/dev" "$root/root/.cache/pip"; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
     [ -e "$binfmt/$entry" ] && echo -1 > "$binfmt/$entry"
     [ -n "$paused" ] && echo 1 > "$binfmt/$paused"
     rm -rf "$work"
@@ -35,8 +35,9 @@ cleanup() {
 trap cleanup EXIT
 say() { echo "== $*"; }
 
-say "tools: mmdebstrap, zstd"
-command -v mmdebstrap >/dev/null && command -v zstd >/dev/null || { apt-get update -qq && apt-get install -y -qq mmdebstrap zstd >/dev/null; }
+say "tools: mmdebstrap, zstd, and Debian's qemu-user-static (mmdebstrap runs the root's package scripts with it)"
+command -v mmdebstrap >/dev/null && command -v zstd >/dev/null && [ -x /usr/bin/qemu-aarch64-static ] ||
+    { apt-get update -qq && apt-get install -y -qq mmdebstrap zstd qemu-user-static binfmt-support >/dev/null; }
 
 say "qemu-user 10 from bookworm-backports (Debian 12's own 7.2 hands the guest the host's /proc/cpuinfo)"
 qemu="$cache/qemu/usr/bin/qemu-aarch64"
@@ -52,6 +53,15 @@ if [ ! -x "$qemu" ]; then
 fi
 "$qemu" --version | head -1
 
+say "arm64 root (Debian 12, Python 3)"
+tarball="$cache/bookworm-arm64.tar.zst"
+if [ ! -s "$tarball" ]; then
+    mountpoint -q "$binfmt" || mount binfmt_misc -t binfmt_misc "$binfmt"
+    update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+    mmdebstrap --quiet --arch=arm64 --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
+        bookworm "$work/fresh.tar" http://deb.debian.org/debian
+    zstd -q -T0 "$work/fresh.tar" -o "$tarball.part" && mv "$tarball.part" "$tarball" && rm "$work/fresh.tar"
+fi
 say "binfmt_misc: aarch64 ELF → $qemu (F: usable inside the chroot)"
 mountpoint -q "$binfmt" || mount binfmt_misc -t binfmt_misc "$binfmt"
 for other in qemu-aarch64 aarch64; do
@@ -60,23 +70,18 @@ done
 [ -e "$binfmt/$entry" ] && echo -1 > "$binfmt/$entry"
 echo ":$entry:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:$qemu:F" > "$binfmt/register"
 
-say "arm64 root (Debian 12, Python 3)"
-tarball="$cache/bookworm-arm64.tar.zst"
-if [ ! -s "$tarball" ]; then
-    mmdebstrap --quiet --arch=arm64 --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
-        bookworm "$work/fresh.tar" http://deb.debian.org/debian
-    zstd -q -T0 "$work/fresh.tar" -o "$tarball.part" && mv "$tarball.part" "$tarball" && rm "$work/fresh.tar"
-fi
 mkdir -p "$root"
 tar --zstd -xf "$tarball" -C "$root"
-cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
+# This machine's extra CA certificates (a TLS-inspecting proxy), for pip inside the root
+cat /usr/local/share/ca-certificates/*.crt >> "$root/etc/ssl/certs/ca-certificates.crt" 2>/dev/null || true
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 mkdir -p "$root/root/.cache/pip"
 mount --bind "$cache/pip" "$root/root/.cache/pip"
 mount -t proc proc "$root/proc"
+mount -t sysfs sysfs "$root/sys"  # XNNPACK reads the CPU list there, as on a Pi
 mount --bind /dev "$root/dev"
-in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 "$@"; }
-in_root update-ca-certificates >/dev/null 2>&1 || true
+in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DEFAULT_TIMEOUT=180 "$@"; }
 
 say "the working tree, installed as a Pi would: pip install '.[tflite]'"
 mkdir -p "$root/src"

@@ -263,3 +263,19 @@ def test_model_name_picks_a_shipped_model(tmp_path):
     assert unknown.exit_code == 1 and "--model-name 'vgg': expected one of paper, unet" in unknown.output
     both = runner.invoke(app, ["run", str(image), "--model-name", "unet", "--model", str(shipped_folder() / "dae.onnx")])
     assert both.exit_code == 1 and "give one" in both.output
+
+
+@pytest.mark.parametrize("name", ["dae.tflite", "dae_int8.tflite"])
+def test_litert_without_xnnpack_runs_any_size_models(name, monkeypatch):
+    """Where XNNPACK cannot start (it failed to read the CPU list in an emulated Pi), the built-in kernels run."""
+    import functools
+
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from dae_edge.runtime import backends
+
+    plain = functools.partial(Interpreter, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    monkeypatch.setattr(backends, "litert_interpreter", lambda: plain)
+    data = golden()
+    output = Denoiser.load(shipped_folder() / name, threads=1).denoise(data["inputs"])
+    assert np.abs(output - data["outputs"]).mean() < 3 / 256
