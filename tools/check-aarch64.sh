@@ -87,7 +87,10 @@ say "the working tree, installed as a Pi would: pip install '.[tflite]'"
 mkdir -p "$root/src"
 git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$root/src"
 QEMU_CPU=cortex-a72 in_root python3 -m venv /venv
-QEMU_CPU=cortex-a72 in_root /venv/bin/pip install -q --disable-pip-version-check "/src[tflite]" ${ort:+"$ort"}
+QEMU_CPU=cortex-a72 in_root /venv/bin/pip install -q --disable-pip-version-check "/src[tflite]"
+if [ -n "$ort" ]; then  # past the project's own pins: to show what they keep users from
+    QEMU_CPU=cortex-a72 in_root /venv/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall "$ort"
+fi
 in_root /venv/bin/pip list 2>/dev/null | grep -iE "^(onnxruntime|ai-edge-litert|numpy) " || true
 
 say "reference outputs on this machine"
