@@ -98,12 +98,15 @@ cat > "$work/outputs.py" <<'PY'
 import sys
 import numpy as np
 from dae_edge.runtime.denoiser import SHIPPED, Denoiser, shipped_folder
+from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.manifest import read_manifest
 
 out = {}
-for name in SHIPPED:
-    folder = shipped_folder(name)
-    manifest = read_manifest(folder)
+try:
+    folders = [(name, shipped_folder(name), read_manifest(shipped_folder(name))) for name in SHIPPED]
+except DaeEdgeError as exc:
+    sys.exit(f"error: {exc}")
+for name, folder, manifest in folders:
     if manifest is None:
         continue
     with np.load(folder / "golden.npz") as golden:
@@ -111,7 +114,11 @@ for name in SHIPPED:
     for entry in manifest["artifacts"]:
         file = entry["file"]
         for large in ("whole", "tiles"):
-            for i, result in enumerate(Denoiser.load(folder / file, threads=1, large=large).denoise_list(images)):
+            try:
+                results = Denoiser.load(folder / file, threads=1, large=large).denoise_list(images)
+            except DaeEdgeError as exc:
+                sys.exit(f"error: {exc}")
+            for i, result in enumerate(results):
                 out[f"{name}/{file}/{large}/{i}"] = result
 np.savez(sys.argv[1], **out)
 PY
