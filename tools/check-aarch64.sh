@@ -81,7 +81,7 @@ mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"  # XNNPACK reads the CPU list there, as on a Pi
 mount --bind /dev "$root/dev"
 in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
-    PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DEFAULT_TIMEOUT=180 "$@"; }
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DEFAULT_TIMEOUT=180 ${QEMU_CPU:+QEMU_CPU=$QEMU_CPU} "$@"; }  # qemu reads it from each guest process
 
 say "the working tree, installed as a Pi would: pip install '.[tflite]'"
 mkdir -p "$root/src"
