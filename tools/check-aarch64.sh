@@ -157,8 +157,15 @@ print(f"{len(ref.files)} outputs compared; largest difference {worst:.3g}")
 sys.exit("differ from x86: " + "; ".join(bad[:10]) if bad else 0)
 '
 status=0
+declare -A part=([cortex-a53]=0xd03 [cortex-a72]=0xd08 [cortex-a76]=0xd0b)  # as /proc/cpuinfo names them
 for cpu in $cpus; do
     say "$cpu"
+    seen=$(QEMU_CPU=$cpu in_root sh -c "grep -m1 'CPU part' /proc/cpuinfo" | awk '{print $NF}')
+    if [ "$seen" != "${part[$cpu]:-?}" ]; then  # the emulator ignored QEMU_CPU: nothing below would be about $cpu
+        echo "FAIL on $cpu: the emulated CPU reports part $seen, expected ${part[$cpu]:-a known CPU}"
+        status=1
+        continue
+    fi
     if ! (QEMU_CPU=$cpu in_root sh -c "grep -m1 'CPU part' /proc/cpuinfo && cd /tmp && /venv/bin/dae-edge verify && \
           /venv/bin/dae-edge demo --out /tmp/demo >/dev/null && \
           for m in /venv/lib/python3*/site-packages/dae_edge/models/*.* /venv/lib/python3*/site-packages/dae_edge/models/*/*.*; do \
