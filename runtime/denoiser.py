@@ -29,7 +29,7 @@ def shipped_models() -> Path:
     return Path(str(files("dae_edge.models")))
 
 
-SHIPPED = {"paper": "", "unet": "unet"}  # shipped model names → folders under shipped_models()
+SHIPPED = {"paper": "", "unet": "unet", "blind": "blind"}  # shipped model names → folders under shipped_models()
 DEFAULT_MODEL = "paper"
 
 
