@@ -51,7 +51,7 @@ def _to_gray(image: Image.Image) -> np.ndarray:
             image = rgba.convert("RGB")
         else:  # transparent parts are the paper the picture lies on
             image = Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), rgba)
-    gray = np.asarray(image.convert("L"), dtype=np.float32)
+    gray = np.asarray(image if image.mode == "L" else image.convert("L"), dtype=np.float32)
     gray /= 255.0
     return gray
 

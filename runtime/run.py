@@ -85,7 +85,8 @@ def denoise_files(
 
 def _denoise_and_write(denoiser: Denoiser, loaded: list, options: RunOptions, blocks: Progress | None) -> None:
     outputs = denoiser.denoise_list([image.pixels for _, image, _ in loaded], blocks) if loaded else []
-    for (result, image, target), denoised in zip(loaded, outputs):
+    while loaded:  # popped as written, so an input's pixels are freed before the next output is encoded
+        (result, image, target), denoised = loaded.pop(0), outputs.pop(0)
         try:
             write_image(target, denoised, image.inverted, options.overwrite)
             if options.compare:
@@ -94,3 +95,4 @@ def _denoise_and_write(denoiser: Denoiser, loaded: list, options: RunOptions, bl
             result.output = target
         except DaeEdgeError as exc:
             result.error = str(exc)
+        del image, denoised

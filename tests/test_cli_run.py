@@ -129,6 +129,7 @@ def test_demo_writes_pictures_from_the_golden_digits(tmp_path, exported_dir, mon
     from dae_edge.runtime import denoiser
 
     monkeypatch.setattr(denoiser, "shipped_models", lambda: exported_dir)
+    monkeypatch.setattr(denoiser, "DEFAULT_MODEL", "paper")  # the folder itself, not a subfolder
     result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     picture = np.asarray(Image.open(tmp_path / "demo.png"))
@@ -178,7 +179,8 @@ def test_bench_large_images_whole_and_tiles(exported_dir, mnist, monkeypatch):
     assert row["composite_whole"] != row["composite_tiles"]
     assert row["side0_whole_s"] > 0 and row["side1_tiles_mpps"] > 0 and "strip_error" not in row and "large_error" not in row
     assert "| dae.onnx |" in bench_module.format_table({**result_stub(), "large": [row]})
-    assert 30 < row["strip_rss_mb"] < 2000 and row["busy_ips_1"] > 0 and row["busy_ips_2"] > 0
+    # the run's own peak, not the parent's: this test process holds TensorFlow, over 400 MB by itself
+    assert 30 < row["strip_rss_mb"] < 400 and row["busy_ips_1"] > 0 and row["busy_ips_2"] > 0
 
 
 def test_two_inputs_never_share_an_output(tmp_path, exported_dir):

@@ -27,7 +27,8 @@ runner = CliRunner()
 SETS = [name for name in SHIPPED if (shipped_folder(name) / "manifest.json").is_file()]
 
 
-def golden(name: str = "paper") -> dict:
+def golden(name: str | None = None) -> dict:
+    """The golden set of a shipped model (default: the default model, as shipped_folder())."""
     with np.load(shipped_folder(name) / "golden.npz") as data:
         return {key: data[key] for key in data.files}
 
