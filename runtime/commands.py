@@ -29,10 +29,9 @@ def _pick_model(model: Optional[Path], backend: BackendChoice, model_name: Optio
 
     if model is not None and model_name is not None:
         raise DaeEdgeError("--model and --model-name name two models; give one")
-    if model is None:
-        return default_model(None if backend == BackendChoice.auto else backend.value, shipped_folder(model_name))
-    if model.is_dir():
-        return model
+    runtime = None if backend == BackendChoice.auto else backend.value
+    if model is None or model.is_dir():  # a folder: its default artifact for the runtime asked for
+        return default_model(runtime, model or shipped_folder(model_name))
     if backend != BackendChoice.auto and model.suffix.lower() != BACKEND_NAMES[backend.value]:
         raise DaeEdgeError(f"--backend {backend.value} runs {BACKEND_NAMES[backend.value]} models, not {model.name}")
     return model

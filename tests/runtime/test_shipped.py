@@ -189,8 +189,13 @@ def test_an_unchecked_model_warns_and_a_folder_is_a_model(tmp_path):
     [image] = digits(tmp_path / "in", 1)
     result = runner.invoke(app, ["run", str(image), "--model", str(bare / "dae.onnx")])
     assert result.exit_code == 0 and "warning:" in result.output and "unchecked model" in result.output
-    checked = runner.invoke(app, ["run", str(image), "--model", str(shipped_folder()), "--backend", "onnx"])
+    checked = runner.invoke(app, ["run", str(image), "--model", str(shipped_folder()), "--backend", "onnx", "--json"])
     assert checked.exit_code == 0 and "warning" not in checked.output
+    assert json.loads(checked.output)["ok"]
+    from dae_edge.runtime.commands import BackendChoice, _pick_model
+
+    assert _pick_model(shipped_folder(), BackendChoice.onnx).name == "dae.onnx"  # --backend holds for a folder too
+    assert _pick_model(shipped_folder(), BackendChoice.tflite).name == "dae_int8.tflite"
     assert Denoiser.load(shipped_folder()).info is not None
 
 
