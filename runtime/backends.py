@@ -3,7 +3,7 @@
 A backend runs one batch in the calling thread. Parallel work is the Denoiser's: it gives each of
 its worker threads a single-threaded backend of its own. A runtime's own thread pool spins while it
 waits for its other threads; where another process holds a core, that made int8 LiteRT 7.6× slower
-on two threads than on one (issue 10). Workers that block instead of spinning cost nothing there.
+on two threads than on one. Workers that block instead of spinning cost nothing there.
 """
 import os
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""What a hostile tester found (issue 11), each kept as a test that fails on the code before the fix."""
+"""What a hostile tester found, each kept as a test that fails on the code before the fix."""
 import json
 import os
 import signal
