@@ -71,11 +71,10 @@ def composite(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
 
 def large_image_quality(path: Path, geometry: Geometry, noisy: np.ndarray, clean: np.ndarray) -> dict[str, float]:
     """Mean PSNR of the composite's cells, run as one whole image and in overlapping tiles, with the runtime's code."""
-    figures = {}
+    figures, size = {}, clean.shape[1] // COMPOSITE_SIDE
     for mode in LARGE_MODES:
         denoiser = Denoiser(open_backend(path), path, None, replace(geometry, large=mode), threads=1)
         output = denoiser.denoise(noisy)
-        size = clean.shape[1] // COMPOSITE_SIDE
         figures[mode] = float(psnr(cells(clean[0, ..., 0], size, size), cells(output[0, ..., 0], size, size)).mean())
     return figures
 
@@ -158,9 +157,10 @@ def export(model_path: Path, out: Path, data: Mnist | Callable[[], Mnist], optio
                               "validation": figures["digits"], "validation_composite": figures.get("composite")})
         if failures:
             raise ExportError("validation failed, nothing was published: " + "; ".join(failures))
+        large = {}
         if "composite" in cases:
             geometry = Geometry(tile=patch, multiple=multiple, radius=radius)
-            large.update(large_image_quality(stage / "dae.onnx", geometry, cases["composite"][0], cases["composite"][2]))
+            large = large_image_quality(stage / "dae.onnx", geometry, cases["composite"][0], cases["composite"][2])
         golden = _golden(data.y_test[order], noisy, reference, clean, model)
         np.savez_compressed(stage / GOLDEN, **golden)
         manifest.update(_manifest(model_path.name, model_sha, config, options, metadata, golden, stage / GOLDEN,
@@ -171,8 +171,7 @@ def export(model_path: Path, out: Path, data: Mnist | Callable[[], Mnist], optio
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         return [a["file"] for a in artifacts] + [GOLDEN, MANIFEST]
 
-    manifest: dict = {}
-    large: dict[str, float] = {}
+    manifest: dict = {}  # filled by build(), which publish_set() calls
     publish_set(out, build)
     return manifest
 

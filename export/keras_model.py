@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.runtime.errors import DaeEdgeError, require_training_stack
 
 
 def load_keras_model(path: Path):
@@ -15,10 +15,9 @@ def load_keras_model(path: Path):
         raise DaeEdgeError(f"{path}: not a Keras model (expected a .keras file)")
     if not zipfile.is_zipfile(path):  # Keras would report a damaged archive as "File not found"
         raise DaeEdgeError(f"{path}: not a loadable Keras model (not a .keras zip archive: damaged or truncated?)")
-    try:
-        import keras
-    except ImportError:
-        raise DaeEdgeError("export needs TensorFlow and Keras: pip install 'dae-edge[train]'") from None
+    require_training_stack("export")
+    import keras
+
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a damaged archive

@@ -11,7 +11,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
-
 from numpy.lib.stride_tricks import sliding_window_view
 
 from dae_edge.runtime.backends import open_backend

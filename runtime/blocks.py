@@ -12,9 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PAD_MODES = ("edge", "reflect")
-
-
 def round_up(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
 
@@ -35,10 +32,6 @@ class Block:
     cols: tuple[int, int]
     core_rows: tuple[int, int]  # what the block contributes
     core_cols: tuple[int, int]
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.rows[1] - self.rows[0], self.cols[1] - self.cols[0]
 
 
 def plan(height: int, width: int, multiple: int, radius: int, budget: int) -> list[Block]:

@@ -97,8 +97,9 @@ def geometry(backend: Backend, manifest: dict | None, large: str | None = None) 
     multiple = int(stated.get("multiple_of") or meta.get("multiple_of") or _probe_multiple(backend))
     radius = int(stated.get("receptive_radius") or meta.get("receptive_radius") or UNKNOWN_RADIUS)
     probe = np.zeros((1, 2 * multiple, 3 * multiple, 1), np.float32)
-    if backend.run(probe).shape != probe.shape:
-        raise DaeEdgeError(f"the model maps {probe.shape} to {backend.run(probe).shape}; "
+    out_shape = backend.run(probe).shape
+    if out_shape != probe.shape:
+        raise DaeEdgeError(f"the model maps {probe.shape} to {out_shape}; "
                            "dae-edge runs image-to-image denoisers whose output has the input's shape")
     tile = stated.get("patch")
     large = large or stated.get("large_images") or "whole"
@@ -218,11 +219,12 @@ class Denoiser:
                 by_shape.setdefault(padded, []).append(i)
         chunks = []
         for (hp, wp), members in by_shape.items():
+            whole = blocks.Block((0, hp), (0, wp), (0, hp), (0, wp))  # one block: the padded image
             per_call = max(CALL_PIXELS // (hp * wp), 1)
-            chunks += [members[k : k + per_call] for k in range(0, len(members), per_call)]
+            chunks += [(whole, members[k : k + per_call]) for k in range(0, len(members), per_call)]
 
-        def work(backend: Backend, members: list[int]) -> None:
-            block = blocks.plan(*images[members[0]].shape, g.multiple, g.radius, CALL_PIXELS)[0]
+        def work(backend: Backend, chunk: tuple[blocks.Block, list[int]]) -> None:
+            block, members = chunk
             outputs = self._call(backend, np.stack([blocks.cut(images[i], block, PAD_MODE) for i in members]))
             for i, output in zip(members, outputs):
                 results[i] = output[: images[i].shape[0], : images[i].shape[1]]

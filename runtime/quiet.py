@@ -38,15 +38,11 @@ def native_stderr_silenced() -> Iterator[None]:
         yield
         return
     sys.stderr.flush()
-    terminal = os.dup(2)
-    python_stderr, sys.stderr = sys.stderr, os.fdopen(terminal, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",
+    python_stderr, sys.stderr = sys.stderr, os.fdopen(os.dup(2), "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",
                                                      errors="backslashreplace")
     try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        yield
+        with quiet((2,)):
+            yield
     finally:
-        sys.stderr.flush()
-        os.dup2(terminal, 2)
         sys.stderr.close()
         sys.stderr = python_stderr
