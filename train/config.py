@@ -5,7 +5,8 @@ from dataclasses import asdict, dataclass, fields
 
 from dae_edge.runtime.noise import Noise
 
-ARCHS = ("paper", "unet")  # train/model.py builds each
+ARCH_DOWNSAMPLING = {"paper": 4, "unet": 4}  # each architecture train/model.py builds, and how much it pools
+ARCHS = tuple(ARCH_DOWNSAMPLING)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""MNIST from its original IDX files or Keras's mnist.npz, validated as it is read (numpy only)."""
+"""MNIST from its original IDX files or Keras's mnist.npz, validated as it is read (numpy only).
+
+Any other dataset of square images in IDX form loads the same way; its label files may be left out.
+"""
 import gzip
 import os
 from pathlib import Path
@@ -25,10 +28,10 @@ class DataError(DaeEdgeError):
 
 
 class Mnist(NamedTuple):
-    x_train: np.ndarray  # (N, 28, 28) uint8
-    y_train: np.ndarray  # (N,) uint8
+    x_train: np.ndarray  # (N, 28, 28) uint8 for MNIST; (N, S, S) for other IDX data
+    y_train: np.ndarray | None  # (N,) uint8, or None where the dataset has no labels
     x_test: np.ndarray
-    y_test: np.ndarray
+    y_test: np.ndarray | None
 
 
 def read_idx(path: Path, ndim: int) -> np.ndarray:
@@ -53,30 +56,37 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def _find_idx(folder: Path, name: str) -> Path:
+def _find_idx(folder: Path, name: str, required: bool = True) -> Path | None:
     for candidate in (folder / f"{name}.gz", folder / name):
         if candidate.is_file():
             return candidate
-    raise DataError(f"{folder}: missing {name}(.gz); {HOW_TO_FIX}")
+    if required:
+        raise DataError(f"{folder}: missing {name}(.gz); {HOW_TO_FIX}")
+    return None
 
 
 def _check(data: Mnist, source: Path) -> Mnist:
+    if data.x_train.ndim == 3 and data.x_train.shape[1:] != data.x_test.shape[1:]:
+        raise DataError(f"{source}: training images are {data.x_train.shape[1:]} but test images {data.x_test.shape[1:]}")
     for split in ("train", "test"):
         images, labels = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
-        if images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise DataError(f"{source}: {split} images have shape {images.shape}, expected (N, 28, 28)")
-        if labels.ndim != 1 or len(labels) != len(images):
+        if images.ndim != 3 or images.shape[1] != images.shape[2]:
+            raise DataError(f"{source}: {split} images have shape {images.shape}, expected (N, S, S): square images")
+        if labels is not None and (labels.ndim != 1 or len(labels) != len(images)):
             raise DataError(f"{source}: {len(images)} {split} images but {len(labels)} labels")
-        if len(labels) and labels.max() > 9:
-            raise DataError(f"{source}: {split} label {labels.max()} is not a digit")
         if len(images) == 0:
             raise DataError(f"{source}: no {split} images")
+    if (data.y_train is None) != (data.y_test is None):
+        raise DataError(f"{source}: labels for one split but not the other; give both label files or neither")
     return data
 
 
 def load_idx_folder(folder: Path) -> Mnist:
-    """Load the four IDX files from a folder."""
-    arrays = {key: read_idx(_find_idx(folder, name), 3 if key.startswith("x") else 1) for key, name in IDX_FILES.items()}
+    """Load the IDX files from a folder; the two label files are optional."""
+    arrays = {}
+    for key, name in IDX_FILES.items():
+        found = _find_idx(folder, name, required=key.startswith("x"))
+        arrays[key] = None if found is None else read_idx(found, 3 if key.startswith("x") else 1)
     return _check(Mnist(**arrays), folder)
 
 
