@@ -11,7 +11,7 @@ from dae_edge.runtime.noise import add_noise
 from dae_edge.train.data import load_mnist, to_float
 from dae_edge.train import training
 
-OUTPUTS = {"dae.keras", "config.json", "history.json", "loss.png", "samples.png", "metrics.json"}
+OUTPUTS = {"dae.keras", "config.json", "contract.json", "history.json", "loss.png", "samples.png", "metrics.json"}
 runner = CliRunner()
 
 

@@ -1,4 +1,4 @@
-"""`dae-edge train`: train a denoising autoencoder on MNIST."""
+"""`dae-edge train`: train a denoising autoencoder on MNIST, other IDX data, or a folder of pictures."""
 import os
 from pathlib import Path
 from typing import Annotated, Optional
@@ -6,12 +6,20 @@ from typing import Annotated, Optional
 import typer
 
 from dae_edge.train.config import ARCHS, TrainConfig
+from dae_edge.train.sources import FOLDER_PATCH, DataConfig
 
 DEFAULT = TrainConfig()
+DATA = DataConfig()
 
 
 def train_command(
-    data: Annotated[Optional[Path], typer.Option(help="MNIST folder (IDX files or mnist.npz); default $DAE_EDGE_DATA, then Keras's cache.")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="A folder of pictures (searched recursively), or MNIST/IDX files or mnist.npz; default: MNIST from $DAE_EDGE_DATA, then Keras's cache.")] = None,
+    val_data: Annotated[Optional[Path], typer.Option(help="A folder of validation pictures, instead of holding out a share of --data.")] = None,
+    patch: Annotated[Optional[int], typer.Option(help=f"Training patch side in pixels, a multiple of 4 (default: 28 for MNIST, {FOLDER_PATCH} for folders).")] = DATA.patch,
+    pad: Annotated[bool, typer.Option(help="Pad pictures smaller than a patch (--no-pad refuses them).")] = DATA.pad,
+    val_fraction: Annotated[float, typer.Option(help="Share of a folder's files held out for validation (by file, seeded).")] = DATA.val_fraction,
+    patches_per_epoch: Annotated[int, typer.Option(help="Random patches drawn afresh for each epoch (folders).")] = DATA.patches_per_epoch,
+    val_patches: Annotated[int, typer.Option(help="Fixed validation patches cut from the validation files (folders).")] = DATA.val_patches,
     out: Annotated[Path, typer.Option(help="Folder for the model, history, plots and metrics.")] = Path("models"),
     arch: Annotated[str, typer.Option(help=f"Network: {', '.join(ARCHS)} (the paper's DAE, or the stronger U-Net).")] = DEFAULT.arch,
     noise: Annotated[str, typer.Option(help="Noise to remove: gaussian:0.5, gaussian:0.1-0.8 (blind), poisson:PEAK, saltpepper:FRACTION.")] = DEFAULT.noise,
@@ -25,7 +33,7 @@ def train_command(
     seed: Annotated[int, typer.Option(help="Seed for weights, shuffling and noise.")] = DEFAULT.seed,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last checkpoint in --out.")] = False,
 ) -> None:
-    """Train the denoising autoencoder and write dae.keras, config.json, history.json, loss.png, samples.png, metrics.json."""
+    """Train the denoising autoencoder and write dae.keras, config.json, contract.json, history.json, loss.png, samples.png, metrics.json."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     from dae_edge.runtime.errors import DaeEdgeError, require_training_stack
 
@@ -33,19 +41,29 @@ def train_command(
     try:
         config = TrainConfig(arch=arch, noise=noise, fresh_noise=fresh_noise, mosaic=mosaic, epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, lr_schedule=lr_schedule, limit=limit, seed=seed)
+        data_config = DataConfig(patch=patch, val_fraction=val_fraction, pad=pad, patches_per_epoch=patches_per_epoch,
+                                 val_patches=val_patches)
     except ValueError as exc:
         raise DaeEdgeError(str(exc)) from None
     from dae_edge.runtime.files import output_folder
-    from dae_edge.train.data import load_mnist
-    from dae_edge.train.training import train
+    from dae_edge.train.sources import FolderSource, open_source
+    from dae_edge.train.training import check_patch, train
 
-    mnist = load_mnist(data)
+    source = open_source(data, data_config, seed, val_data, limit)
+    check_patch(config, source)  # before --out is created
+    if isinstance(source, FolderSource):
+        what = (f"{source.config.patches_per_epoch} random {source.patch}×{source.patch} patches per epoch from "
+                f"{len(source.train_files)} pictures, validating on {source.config.val_patches} patches of {len(source.val_files)}")
+    else:
+        train_count = min(len(source.data.x_train), limit or len(source.data.x_train))
+        what = f"{train_count} images, validating on {len(source.data.x_test)}"
     with output_folder(out):
-        typer.echo(f"training {arch} on {min(len(mnist.x_train), limit or len(mnist.x_train))} images with {noise} noise, "
-                   f"validating on {len(mnist.x_test)}, {epochs} epochs → {out}/")
+        typer.echo(f"training {arch} on {what}, with {noise} noise, {epochs} epochs → {out}/")
         try:
-            metrics = train(config, mnist, out, resume=resume, log=typer.echo)
+            metrics = train(config, source, out, resume=resume, log=typer.echo)
         except KeyboardInterrupt:
             raise DaeEdgeError(f"interrupted; the last finished epoch is checkpointed: rerun with --resume --out {out}") from None
+    if isinstance(source, FolderSource) and source.skipped:
+        typer.echo(source.skipped_summary(), err=True)  # one line for every file that could not be read
     typer.echo(f"PSNR noisy {metrics['psnr_noisy']:.2f} dB → denoised {metrics['psnr_denoised']:.2f} dB; "
                f"SSIM {metrics['ssim_noisy']:.3f} → {metrics['ssim_denoised']:.3f}")

@@ -3,7 +3,6 @@ from pathlib import Path
 
 import numpy as np
 
-from dae_edge.train.data import one_per_class
 
 
 def _pyplot():
@@ -27,7 +26,7 @@ def plot_loss(history: dict, path: Path) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("binary cross-entropy")
-    ax.set_title("DAE training on MNIST")
+    ax.set_title("DAE training")
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -35,14 +34,13 @@ def plot_loss(history: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_samples(images: np.ndarray, labels: np.ndarray, noisy: np.ndarray, denoised: np.ndarray, path: Path) -> None:
-    """Ten test digits, one per class, in three rows: original, noisy, denoised."""
+def plot_samples(clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray, path: Path) -> None:
+    """Validation images (one per class, or evenly spaced) in three rows: original, noisy, denoised."""
     plt = _pyplot()
-    picks = one_per_class(labels)
-    rows = {"original": images[picks] / 255.0, "noisy": noisy[picks], "denoised": denoised[picks]}
-    fig, axes = plt.subplots(3, len(picks), figsize=(len(picks) * 1.0, 3.3), squeeze=False)
+    rows = {"original": clean, "noisy": noisy, "denoised": denoised}
+    fig, axes = plt.subplots(3, len(clean), figsize=(len(clean) * 1.0, 3.3), squeeze=False)
     for r, (title, row) in enumerate(rows.items()):
-        for c in range(len(picks)):
+        for c in range(len(clean)):
             ax = axes[r, c]
             ax.imshow(np.squeeze(row[c]), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])

@@ -10,11 +10,13 @@ import numpy as np
 from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.files import ensure_writable_dir, publish, staging_dir
 from dae_edge.runtime.metrics import psnr, ssim
-from dae_edge.train.config import TrainConfig
-from dae_edge.train.data import Mnist, to_float
+from dae_edge.train.config import ARCH_DOWNSAMPLING, TrainConfig
+from dae_edge.train.contract import make_contract
+from dae_edge.train.data import Mnist
+from dae_edge.train.sources import CONTRACT, IdxSource, Source, golden_picks, pairs
 
 CHECKPOINT_DIR = ".checkpoint"
-OUTPUTS = ["dae.keras", "config.json", "history.json", "loss.png", "samples.png", "metrics.json"]
+OUTPUTS = ["dae.keras", "config.json", CONTRACT, "history.json", "loss.png", "samples.png", "metrics.json"]
 
 
 def _write_json(path: Path, value: dict) -> None:
@@ -29,16 +31,16 @@ def _seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def _save_checkpoint(model, folder: Path, epoch: int, history: dict, config: TrainConfig) -> None:
+def _save_checkpoint(model, folder: Path, epoch: int, history: dict, config: TrainConfig, contract: dict) -> None:
     """Save model, optimizer state and history; the old checkpoint stays until the new one is whole."""
     folder.mkdir(exist_ok=True)
     with staging_dir(folder) as stage:
         model.save(stage / "dae.keras")
-        _write_json(stage / "state.json", {"epoch": epoch, "history": history, "config": config.to_dict()})
+        _write_json(stage / "state.json", {"epoch": epoch, "history": history, "config": config.to_dict(), "data": contract["data"]})
         publish(stage, folder, ["dae.keras", "state.json"])
 
 
-def _load_checkpoint(folder: Path, config: TrainConfig):
+def _load_checkpoint(folder: Path, config: TrainConfig, contract: dict):
     import keras
 
     state_file = folder / "state.json"
@@ -48,6 +50,8 @@ def _load_checkpoint(folder: Path, config: TrainConfig):
     saved = TrainConfig.from_dict(state["config"])
     if {**saved.to_dict(), "epochs": 0} != {**config.to_dict(), "epochs": 0}:
         raise DaeEdgeError(f"{folder}: the checkpoint was made with other options ({saved}); resume with the same ones")
+    if state.get("data", contract["data"]) != contract["data"]:
+        raise DaeEdgeError(f"{folder}: the checkpoint was made on other data; resume with the same --data and data options")
     return keras.models.load_model(folder / "dae.keras"), state["epoch"], state["history"]
 
 
@@ -77,28 +81,40 @@ def quality_metrics(clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray) 
     }
 
 
+def check_patch(config: TrainConfig, source: Source) -> None:
+    factor = ARCH_DOWNSAMPLING[config.arch]
+    if source.patch % factor:
+        raise DaeEdgeError(f"--patch {source.patch} is not a multiple of {factor}, the {config.arch} model's downsampling "
+                           f"factor; use e.g. {max(factor, source.patch // factor * factor)}")
+    if config.mosaic > 1 and source.fresh_each_epoch:
+        raise DaeEdgeError("--mosaic is for small IDX images; a folder is already cut into --patch patches")
+
+
 def train(
     config: TrainConfig,
-    data: Mnist,
+    data: Mnist | Source,
     out: Path,
     resume: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict:
-    """Train the DAE on `data`, checkpoint every epoch, and write OUTPUTS into `out`. Returns the metrics."""
+    """Train the DAE on `data` (a source, or MNIST arrays), checkpoint every epoch, and write OUTPUTS into `out`.
+    Returns the metrics."""
     from dae_edge.train.model import build_model, compile_model, learning_rate
     from dae_edge.train.plots import plot_loss, plot_samples
 
+    source = IdxSource(data, None, config.limit) if isinstance(data, Mnist) else data
+    check_patch(config, source)
     ensure_writable_dir(out)
     checkpoint = out / CHECKPOINT_DIR
-    x_train = to_float(data.x_train[: config.limit])
-    x_test = to_float(data.x_test)
+    contract = make_contract(config, source)
+    x_train = source.train_images(0)
     noise = config.noise_model
-    noisy_train = None if config.fresh_noise else noise.apply(x_train, config.seed)
-    noisy_test = noise.apply(x_test, config.val_noise_seed)
+    noisy_train = None if config.fresh_noise or source.fresh_each_epoch else pairs(x_train, noise, config.seed)[0]
+    noisy_test, x_test = pairs(source.validation_images(seed=config.val_noise_seed), noise, config.val_noise_seed)
 
     _seed_everything(config.seed)
     if resume:
-        model, start, history = _load_checkpoint(checkpoint, config)
+        model, start, history = _load_checkpoint(checkpoint, config, contract)
         log(f"resuming after epoch {start}/{config.epochs}")
     else:
         model, start, history = build_model(config), 0, {"loss": [], "val_loss": []}
@@ -109,7 +125,9 @@ def train(
         order = np.random.default_rng([config.seed, epoch]).permutation(len(x_train))
         if config.lr_schedule != "constant":
             model.optimizer.learning_rate.assign(learning_rate(config, epoch))
-        noisy = noise.apply(x_train, [config.seed, epoch]) if config.fresh_noise else noisy_train
+        if source.fresh_each_epoch and epoch > 0:
+            x_train = source.train_images(epoch)
+        noisy = pairs(x_train, noise, [config.seed, epoch])[0] if noisy_train is None else noisy_train
         side = config.mosaic
         fit = model.fit(
             mosaic(noisy[order], side), mosaic(x_train[order], side), batch_size=max(config.batch_size // side**2, 1), epochs=1,
@@ -117,7 +135,7 @@ def train(
         )
         for key in history:
             history[key].append(float(fit.history[key][-1]))
-        _save_checkpoint(model, checkpoint, epoch + 1, history, config)
+        _save_checkpoint(model, checkpoint, epoch + 1, history, config, contract)
         log(f"epoch {epoch + 1}/{config.epochs}  loss {history['loss'][-1]:.5f}  "
             f"val_loss {history['val_loss'][-1]:.5f}  ({time.perf_counter() - began:.1f} s)")
 
@@ -127,10 +145,12 @@ def train(
     with staging_dir(out) as stage:
         model.save(stage / "dae.keras")
         _write_json(stage / "config.json", config.to_dict())
+        _write_json(stage / CONTRACT, contract)
         _write_json(stage / "history.json", history)
         _write_json(stage / "metrics.json", metrics)
         plot_loss(history, stage / "loss.png")
-        plot_samples(data.x_test, data.y_test, noisy_test, denoised, stage / "samples.png")
+        picks = golden_picks(source.validation_labels(), len(x_test), 10)
+        plot_samples(x_test[picks], noisy_test[picks], denoised[picks], stage / "samples.png")
         publish(stage, out, OUTPUTS)
     shutil.rmtree(checkpoint, ignore_errors=True)
     return metrics
