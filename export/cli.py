@@ -5,30 +5,32 @@ from typing import Annotated, Optional
 
 import typer
 
+from dae_edge.export.options import ExportOptions
+
+DEFAULT = ExportOptions()
 
 def export_command(
     model: Annotated[Path, typer.Option(help="The trained Keras model.")] = Path("models/dae.keras"),
     out: Annotated[Path, typer.Option(help="Folder for the artifacts and manifest.json.")] = Path("models"),
     int8: Annotated[bool, typer.Option("--int8", help="Also write full-integer int8 TFLite and int8 ONNX.")] = False,
-    data: Annotated[Optional[Path], typer.Option(help="MNIST folder for calibration and validation (default $DAE_EDGE_DATA).")] = None,
-    calibration_images: Annotated[int, typer.Option(help="Noisy training digits used to calibrate int8.")] = 300,
-    validation_images: Annotated[int, typer.Option(help="Noisy test digits each artifact is checked on.")] = 500,
-    seed: Annotated[int, typer.Option(help="Seed for picking calibration and validation digits.")] = 0,
+    data: Annotated[Optional[Path], typer.Option(help="The training data, where it has moved since training (default: what the model's contract.json names).")] = None,
+    calibration_images: Annotated[int, typer.Option(help="Noisy training images (or patches) used to calibrate int8.")] = DEFAULT.calibration_images,
+    validation_images: Annotated[int, typer.Option(help="Noisy validation images (or patches) each artifact is checked on.")] = DEFAULT.validation_images,
+    seed: Annotated[int, typer.Option(help="Seed for picking calibration and validation images.")] = DEFAULT.seed,
 ) -> None:
     """Export dae.tflite and dae.onnx (with --int8 also dae_int8.tflite, dae_int8.onnx), golden.npz and manifest.json."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     from dae_edge.runtime.errors import require_training_stack
 
     require_training_stack("export")
-    from dae_edge.export.exporter import ExportOptions, export
+    from dae_edge.export.exporter import export
     from dae_edge.runtime.files import output_folder
-    from dae_edge.train.data import load_mnist
 
     options = ExportOptions(int8, calibration_images, validation_images, seed)
     with output_folder(out):
-        manifest = export(model, out, lambda: load_mnist(data), options, log=typer.echo)
+        manifest = export(model, out, data, options, log=typer.echo)
     typer.echo(f"\n{'file':18}{'bytes':>9}  {'precision':9}{'max |Δ|':>10}{'mean |Δ|':>10}{'PSNR dB':>9}  (vs Keras on "
-               f"{manifest['validation']['images']} noisy test digits, Keras {manifest['artifacts'][0]['validation']['psnr_reference']:.2f} dB)")
+               f"{manifest['validation']['images']} noisy {manifest['validation']['from']}, Keras {manifest['artifacts'][0]['validation']['psnr_reference']:.2f} dB)")
     for a in manifest["artifacts"]:
         v = a["validation"]
         typer.echo(f"{a['file']:18}{a['bytes']:>9}  {a['precision']:9}{v['max_abs']:>10.2g}{v['mean_abs']:>10.2g}{v['psnr']:>9.2f}")

@@ -1,13 +1,13 @@
 """The export orchestrator: convert, validate against Keras, and publish only what passed."""
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
 from dae_edge.export.describe import describe_onnx, describe_tflite
+from dae_edge.export.options import ExportOptions
 from dae_edge.export.keras_model import check_image_to_image, downsampling_factor, load_keras_model, receptive_radius
 from dae_edge.export.publish import publish_set
 from dae_edge.runtime.backends import open_backend
@@ -19,8 +19,10 @@ from dae_edge.runtime.grids import cells, mosaic
 from dae_edge.runtime.manifest import FORMAT_VERSION, GOLDEN, MANIFEST
 from dae_edge.runtime.tolerances import FP32_MAX_ABS, INT8_MEAN_ABS, INT8_PSNR_DROP_DB, agreement
 from dae_edge.train.config import TrainConfig
-from dae_edge.train.data import Mnist, one_per_class, to_float
+from dae_edge.train.contract import read_contract
+from dae_edge.train.data import Mnist
 from dae_edge.train.model import count_macs
+from dae_edge.train.sources import IdxSource, Source, golden_picks, pairs, source_from_contract
 
 MIN_CALIBRATION_IMAGES = 32  # fewer and min/max calibration misses the tails of the activations
 GOLDEN_IMAGES = 10  # one noisy test digit per class: enough for a device to check itself quickly
@@ -31,19 +33,11 @@ class ExportError(DaeEdgeError):
     """An artifact did not reproduce the Keras model; nothing was published."""
 
 
-@dataclass(frozen=True)
-class ExportOptions:
-    int8: bool = False
-    calibration_images: int = 300  # a few hundred real noisy digits pin down int8 ranges
-    validation_images: int = 500  # held-out noisy test digits each artifact is compared on
-    seed: int = 0
-
-
 def training_config(model_path: Path) -> TrainConfig:
-    """The model's contract, written beside it by `dae-edge train`; export refuses a model without one."""
+    """The training options, written beside the model by `dae-edge train`."""
     path = model_path.parent / "config.json"
     if not path.is_file():
-        raise DaeEdgeError(f"{model_path}: no config.json beside it, so its noise and data are unknown; "
+        raise DaeEdgeError(f"{model_path}: no config.json beside it, so its architecture and noise are unknown; "
                            "export a model written by dae-edge train")
     try:
         return TrainConfig.from_dict(json.loads(path.read_text()))
@@ -56,11 +50,6 @@ def check_options(options: ExportOptions) -> None:
         raise DaeEdgeError(f"--calibration-images {options.calibration_images} is too few; use at least {MIN_CALIBRATION_IMAGES}")
     if options.validation_images < 1:
         raise DaeEdgeError("--validation-images must be at least 1")
-
-
-def _pick(total: int, count: int, seed: int) -> np.ndarray:
-    """`count` distinct indices below `total`, seeded, in ascending order."""
-    return np.sort(np.random.default_rng(seed).choice(total, count, replace=False))
 
 
 def composite(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -105,29 +94,38 @@ def _validate(path: Path, precision: str, cases: dict) -> tuple[dict, list[str]]
     return figures, failures
 
 
-def export(model_path: Path, out: Path, data: Mnist | Callable[[], Mnist], options: ExportOptions, log=print) -> dict:
+def _source(data: Mnist | Source | Path | None, contract: dict) -> Source:
+    """The training data: as the contract names it, from `data` where it moved, or given as arrays (tests)."""
+    if isinstance(data, Mnist):
+        return IdxSource(data, None)
+    if data is None or isinstance(data, (str, Path)):
+        return source_from_contract(contract, data)
+    return data
+
+
+def export(model_path: Path, out: Path, data: Mnist | Source | Path | None, options: ExportOptions, log=print) -> dict:
     """Write the artifacts, golden set and manifest into `out`, or raise and leave `out` as it was.
 
-    `data` may be a function that loads it: it is called only once the model has been checked.
+    `data` defaults to the source the model's contract names; it is read only once the model has been checked.
     """
     check_options(options)
     model = load_keras_model(model_path)
     config = training_config(model_path)
+    contract = read_contract(model_path)
     multiple = downsampling_factor(model)
     check_image_to_image(model, multiple)
-    data = data() if callable(data) else data
-    if options.calibration_images > len(data.x_train):
-        raise DaeEdgeError(f"--calibration-images {options.calibration_images} is more than the {len(data.x_train)} training images")
-    if options.validation_images > len(data.x_test):
-        raise DaeEdgeError(f"--validation-images must be at most {len(data.x_test)}")
+    source = _source(data, contract)
+    train_count, test_count = source.available()
+    if options.calibration_images > train_count:
+        raise DaeEdgeError(f"--calibration-images {options.calibration_images} is more than the {train_count} training images")
+    if options.validation_images > test_count:
+        raise DaeEdgeError(f"--validation-images must be at most {test_count}")
     ensure_writable_dir(out)
     noise = config.noise_model
 
-    calibration = noise.apply(to_float(data.x_train[_pick(len(data.x_train), options.calibration_images, options.seed)]),
-                              options.seed)
-    order = _pick(len(data.x_test), options.validation_images, options.seed)
-    clean = to_float(data.x_test[order])
-    noisy = noise.apply(clean, config.val_noise_seed)
+    calibration = pairs(source.calibration_images(options.calibration_images, options.seed), noise, options.seed)[0]
+    noisy, clean = pairs(source.validation_images(options.validation_images, options.seed), noise, config.val_noise_seed)
+    labels = source.validation_labels(options.validation_images, options.seed)
     reference = model.predict(noisy, batch_size=256, verbose=0)
     cases = {"digits": (noisy, reference, clean)}
     if len(clean) >= COMPOSITE_SIDE**2:
@@ -135,10 +133,10 @@ def export(model_path: Path, out: Path, data: Mnist | Callable[[], Mnist], optio
         cases["composite"] = (whole, model.predict(whole, verbose=0), composite(clean, COMPOSITE_SIDE, COMPOSITE_SIDE))
     model_sha = sha256(model_path)
     radius = receptive_radius(model)
-    patch = int(clean.shape[1])  # the size of the training images: what tiling cuts to
+    patch = int(contract["patch"])  # the size of the training images: what tiling cuts to
     metadata = {"dae_edge_version": version("dae-edge"), "model_version": model_sha[:12], "layout": "NHWC",
                 "input_shape": "[batch, height, width, 1]", "multiple_of": multiple, "receptive_radius": radius,
-                "value_range": "[0, 1]", "polarity": "light on dark", "training_config_sha256": config.sha256()}
+                "value_range": "[0, 1]", "polarity": contract["polarity"], "training_config_sha256": config.sha256()}
 
     def build(stage: Path) -> list[str]:
         artifacts, failures = [], []
@@ -161,9 +159,9 @@ def export(model_path: Path, out: Path, data: Mnist | Callable[[], Mnist], optio
         if "composite" in cases:
             geometry = Geometry(tile=patch, multiple=multiple, radius=radius)
             large = large_image_quality(stage / "dae.onnx", geometry, cases["composite"][0], cases["composite"][2])
-        golden = _golden(data.y_test[order], noisy, reference, clean, model)
+        golden = _golden(labels, noisy, reference, clean, model)
         np.savez_compressed(stage / GOLDEN, **golden)
-        manifest.update(_manifest(model_path.name, model_sha, config, options, metadata, golden, stage / GOLDEN,
+        manifest.update(_manifest(model_path.name, model_sha, config, contract, options, metadata, golden, stage / GOLDEN,
                                   artifacts, {"multiple_of": multiple, "receptive_radius": radius, "patch": patch,
                                               **_large_choice(large)},
                                   {"arch": config.arch, "params": int(model.count_params()), "noise": config.noise,
@@ -189,9 +187,18 @@ def _large_choice(psnr_by_mode: dict[str, float]) -> dict:
 ACCEPTS = {"batch": "any", "height": "any multiple of multiple_of", "width": "any multiple of multiple_of"}
 
 
-def _manifest(model_name: str, model_sha: str, config: TrainConfig, options: ExportOptions, metadata: dict,
+def _trained_on(contract: dict) -> str:
+    data = contract["data"]
+    if data["kind"] == "folder":
+        return f"{data['files']} pictures in {data['path']}, as {contract['patch']}×{contract['patch']} patches"
+    return f"IDX images from {data.get('path') or 'MNIST (the default data)'}, {contract['patch']}×{contract['patch']}"
+
+
+def _manifest(model_name: str, model_sha: str, config: TrainConfig, contract: dict, options: ExportOptions, metadata: dict,
               golden: dict, golden_path: Path, artifacts: list[dict], shape: dict, model_facts: dict) -> dict:
     noise = {"noise": config.noise, "seed": options.seed}
+    what = "patches of the training pictures" if contract["data"]["kind"] == "folder" else "training images"
+    held = "patches of the validation pictures" if contract["data"]["kind"] == "folder" else "test images"
     return {
         "format_version": FORMAT_VERSION,
         "created_by": f"dae-edge {metadata['dae_edge_version']}",
@@ -200,10 +207,10 @@ def _manifest(model_name: str, model_sha: str, config: TrainConfig, options: Exp
                    "training_config_sha256": config.sha256()},
         "model": model_facts,
         "input": {"layout": "NHWC", "shape": [None, None, None, 1], "dtype": "float32", "value_range": [0.0, 1.0],
-                  **shape, "polarity": "light on dark",
-                  "trained_on": "MNIST digits: white strokes on a black background", "noise": config.noise},
-        "calibration": {"images": options.calibration_images, "from": "MNIST training images", **noise},
-        "validation": {"images": options.validation_images, "from": "MNIST test images", "noise": config.noise,
+                  **shape, "polarity": contract["polarity"], "trained_on": _trained_on(contract), "noise": config.noise},
+        "contract": contract,
+        "calibration": {"images": options.calibration_images, "from": what, **noise},
+        "validation": {"images": options.validation_images, "from": held, "noise": config.noise,
                        "noise_seed": config.val_noise_seed, "composite": f"the first {COMPOSITE_SIDE ** 2} as one "
                        f"{COMPOSITE_SIDE}×{COMPOSITE_SIDE} grid",
                        "tolerances": {"fp32_max_abs": FP32_MAX_ABS, "int8_mean_abs": INT8_MEAN_ABS,
@@ -213,10 +220,12 @@ def _manifest(model_name: str, model_sha: str, config: TrainConfig, options: Exp
     }
 
 
-def _golden(labels: np.ndarray, noisy: np.ndarray, reference: np.ndarray, clean: np.ndarray, model) -> dict:
-    """One digit per class, and the same digits as one 2×5 image (a size no digit has) with its Keras output."""
-    picks = one_per_class(labels)[:GOLDEN_IMAGES]
-    golden = {"inputs": noisy[picks], "outputs": reference[picks], "clean": clean[picks], "labels": labels[picks]}
+def _golden(labels: np.ndarray | None, noisy: np.ndarray, reference: np.ndarray, clean: np.ndarray, model) -> dict:
+    """One image per class (evenly spaced picks without labels), and the same as one 2×5 image with its Keras output."""
+    picks = golden_picks(labels, len(noisy), GOLDEN_IMAGES)
+    golden = {"inputs": noisy[picks], "outputs": reference[picks], "clean": clean[picks]}
+    if labels is not None:
+        golden["labels"] = labels[picks]
     if len(picks) == GOLDEN_IMAGES:
         golden["large_input"], golden["large_clean"] = composite(noisy[picks], 2, 5), composite(clean[picks], 2, 5)
         golden["large_output"] = model.predict(golden["large_input"], verbose=0)

@@ -75,7 +75,8 @@ def exported_dir(tmp_path_factory, trained_dir, mnist) -> Path:
     from dae_edge.export.exporter import ExportOptions, export
 
     out = tmp_path_factory.mktemp("exported")
-    shutil.copy(trained_dir / "config.json", out / "config.json")
+    for name in ("config.json", "contract.json"):
+        shutil.copy(trained_dir / name, out / name)
     shutil.copy(trained_dir / "dae.keras", out / "dae.keras")
     export(out / "dae.keras", out, mnist, ExportOptions(int8=True, calibration_images=100, validation_images=200),
            log=lambda line: None)
@@ -86,3 +87,47 @@ def exported_dir(tmp_path_factory, trained_dir, mnist) -> Path:
 def exported_copy(tmp_path, exported_dir) -> Path:
     """A private copy of the exported folder, for tests that change it."""
     return Path(shutil.copytree(exported_dir, tmp_path / "models", symlinks=True))  # as cp -a: links stay links
+
+
+# Real pictures that no one here made: scikit-image's samples. Held out: a photograph and a printed page.
+PICTURES_TRAIN = ("astronaut", "brick", "coins", "moon", "clock", "text")
+PICTURES_HELD_OUT = ("camera", "page")
+
+
+def write_pictures(folder: Path, names: tuple[str, ...], side: int = 160) -> Path:
+    """scikit-image sample pictures, reduced to at most `side` pixels across, as PNG files in `folder`."""
+    from PIL import Image
+    from skimage import data
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        picture = Image.fromarray(np.asarray(getattr(data, name)()))
+        picture.thumbnail((side, side))
+        picture.save(folder / f"{name}.png")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def pictures_dir(tmp_path_factory) -> Path:
+    """A folder of real pictures for training (in a subfolder, as users keep them) and one held out."""
+    root = tmp_path_factory.mktemp("pictures")
+    write_pictures(root / "train" / "samples", PICTURES_TRAIN)
+    write_pictures(root / "heldout", PICTURES_HELD_OUT)
+    return root
+
+
+@pytest.fixture(scope="session")
+def folder_exported_dir(tmp_path_factory, pictures_dir) -> Path:
+    """A tiny seeded model trained on the pictures (blind Gaussian noise, 32-pixel patches), exported with --int8."""
+    from dae_edge.export.exporter import ExportOptions, export
+    from dae_edge.train.config import TrainConfig
+    from dae_edge.train.sources import DataConfig, FolderSource
+    from dae_edge.train.training import train
+
+    out = tmp_path_factory.mktemp("folder_model")
+    source = FolderSource.open(pictures_dir / "train", DataConfig(patch=32, patches_per_epoch=512, val_patches=64), seed=0,
+                               val_data=pictures_dir / "heldout")
+    train(TrainConfig(epochs=2, noise="gaussian:0.1-0.3", batch_size=32), source, out, log=lambda line: None)
+    export(out / "dae.keras", out, None, ExportOptions(int8=True, calibration_images=64, validation_images=100),
+           log=lambda line: None)
+    return out

@@ -1,0 +1,10 @@
+"""Export options: one dataclass, whose defaults the CLI shows (no heavy imports here)."""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    int8: bool = False
+    calibration_images: int = 300  # a few hundred real noisy images pin down int8 ranges
+    validation_images: int = 500  # held-out noisy images each artifact is compared on
+    seed: int = 0
