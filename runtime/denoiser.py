@@ -13,6 +13,7 @@ from dae_edge.runtime import blocks, tiling
 from dae_edge.runtime.backends import Backend, default_threads, open_backend
 from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.manifest import MANIFEST, artifact_entry, check_checksum, read_manifest
+from dae_edge.runtime.images import LIGHT_ON_DARK
 
 # Pixels per model call (images stacked, or one block with its halo). Measured here on the paper's
 # model: the runtimes need about 1 KB per pixel, and run fastest per pixel on calls of 16k–128k
@@ -128,6 +129,7 @@ class Denoiser:
     geometry: Geometry
     threads: int = 1
     notes: list[str] = field(default_factory=list)  # warnings for the user, such as an unchecked model
+    polarity: str = LIGHT_ON_DARK  # the background the model was trained on (manifest input.polarity)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
 
@@ -148,8 +150,9 @@ class Denoiser:
             notes.append(f"{path}: unchecked model (no {MANIFEST} beside it lists it): its checksum and golden "
                          "outputs cannot be verified")
         backend = open_backend(path)
+        polarity = ((manifest or {}).get("input") or {}).get("polarity", LIGHT_ON_DARK) if entry else LIGHT_ON_DARK
         return cls(backend, path, entry, geometry(backend, manifest if entry else None, large),
-                   threads or default_threads(), notes)
+                   threads or default_threads(), notes, polarity)
 
     # -- running calls on worker threads, each with a single-threaded backend of its own
     def _worker_backend(self) -> Backend:

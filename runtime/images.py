@@ -17,14 +17,19 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 class Invert(str, Enum):
-    auto = "auto"
+    auto = "auto"  # bring the image to the model's polarity, and the result back to the image's
     yes = "yes"
     no = "no"
 
 
+# A model's polarity, as its contract states it: the background it was trained on. "any": trained on a
+# mix (photographs), so images are never inverted for it.
+LIGHT_ON_DARK, DARK_ON_LIGHT, ANY_POLARITY = "light on dark", "dark on light", "any"
+
+
 @dataclass(frozen=True)
 class LoadedImage:
-    pixels: np.ndarray  # float32 (H, W) in [0, 1], white strokes on black, as the model was trained
+    pixels: np.ndarray  # float32 (H, W) in [0, 1], in the model's polarity
     inverted: bool  # whether the file was dark on light (and the result must be inverted back)
     frames: int = 1  # frames or pages in the file; only the first is read
 
@@ -56,8 +61,8 @@ def _to_gray(image: Image.Image) -> np.ndarray:
     return gray
 
 
-def read_image(path: Path, invert: Invert = Invert.auto) -> LoadedImage:
-    """Load an image file as the model expects it: one channel, [0, 1], white on black."""
+def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = LIGHT_ON_DARK) -> LoadedImage:
+    """Load an image file as a model of `polarity` expects it: one channel, [0, 1], inverted where `invert` says."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -76,7 +81,7 @@ def read_image(path: Path, invert: Invert = Invert.auto) -> LoadedImage:
         raise DaeEdgeError(f"{path}: above the limit of {MAX_PIXELS:,} pixels") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise DaeEdgeError(f"{path}: truncated or corrupt image ({exc})") from None
-    inverted = invert == Invert.yes or (invert == Invert.auto and is_dark_on_light(gray))
+    inverted = invert == Invert.yes or (invert == Invert.auto and needs_inversion(gray, polarity))
     if inverted:
         np.subtract(1.0, gray, out=gray)
     return LoadedImage(gray, inverted, frames)
@@ -85,6 +90,13 @@ def read_image(path: Path, invert: Invert = Invert.auto) -> LoadedImage:
 def is_dark_on_light(gray: np.ndarray) -> bool:
     """Ink on paper: the background, most of the pixels, is light."""
     return float(np.median(gray)) > 0.5
+
+
+def needs_inversion(gray: np.ndarray, polarity: str) -> bool:
+    """Whether an image's background is the opposite of the one the model was trained on."""
+    if polarity == ANY_POLARITY:
+        return False
+    return is_dark_on_light(gray) != (polarity == DARK_ON_LIGHT)
 
 
 PIXELS_AT_ONCE = 1 << 20  # converted per step: a 16 MP result needs no full-size temporaries

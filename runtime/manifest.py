@@ -9,11 +9,13 @@ from pathlib import Path
 
 from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.files import sha256
+from dae_edge.runtime.images import ANY_POLARITY, DARK_ON_LIGHT, LIGHT_ON_DARK
 
 MANIFEST = "manifest.json"
 GOLDEN = "golden.npz"
-FORMAT_VERSION = 2  # 2: artifacts take any image size (input.multiple_of, input.receptive_radius)
+FORMAT_VERSION = 3  # 2: artifacts take any image size (multiple_of, receptive_radius); 3: the contract, input.polarity may differ
 PRECISIONS = ("fp32", "int8")
+POLARITIES = (LIGHT_ON_DARK, DARK_ON_LIGHT, ANY_POLARITY)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -62,6 +64,8 @@ def validate(manifest: object, path: Path) -> dict:
     for key in ("multiple_of", "receptive_radius"):
         if not isinstance(model_input.get(key, 0), int) or model_input.get(key, 0) < 0:
             raise ManifestError(f"{path}: input.{key} must be a whole number")
+    if model_input.get("polarity", LIGHT_ON_DARK) not in POLARITIES:
+        raise ManifestError(f"{path}: input.polarity {model_input['polarity']!r} is not one of {', '.join(POLARITIES)}")
     return manifest
 
 

@@ -38,13 +38,13 @@ class RunOptions:
     overwrite: bool = False  # replace files that dae-edge did not write
 
 
-def _load(path: Path, options: RunOptions, inputs: set[Path], taken: dict[Path, Path]) -> tuple[LoadedImage, Path]:
+def _load(path: Path, options: RunOptions, polarity: str, inputs: set[Path], taken: dict[Path, Path]) -> tuple[LoadedImage, Path]:
     target = output_path(path, options.out)
     if target.resolve() in inputs:
         raise DaeEdgeError(f"{path}: its output name {target.name} is one of the inputs; use --out DIR")
     if taken.setdefault(target.resolve(), path) != path:
         raise DaeEdgeError(f"{path}: its output {target.name} would overwrite the result of {taken[target.resolve()]}")
-    image = read_image(path, options.invert)
+    image = read_image(path, options.invert, polarity)
     if options.add_noise is not None:  # each image its own noise, reproducible from the seed and its name
         seed = [options.seed, zlib.crc32(path.name.encode())]
         image = replace(image, pixels=add_noise(image.pixels, options.add_noise, seed))
@@ -66,7 +66,7 @@ def denoise_files(
         result = Result(path)
         pending.append(result)
         try:
-            image, target = _load(path, options, inputs, taken)
+            image, target = _load(path, options, denoiser.polarity, inputs, taken)
             loaded.append((result, image, target))
             if image.frames > 1:
                 result.note = f"{path}: {image.frames} frames or pages; only the first was denoised"
