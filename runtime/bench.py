@@ -11,11 +11,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from dae_edge.runtime.backends import open_backend
+from dae_edge.runtime.bench_quality import corrupt, format_own_noise, own_noise_quality
 from dae_edge.runtime.denoiser import Denoiser
 from dae_edge.runtime.errors import DaeEdgeError, RuntimeMissing
+from dae_edge.runtime.filters import median3
 from dae_edge.runtime.images import write_image
 from dae_edge.runtime.manifest import read_manifest
 from dae_edge.runtime.metrics import psnr, ssim
@@ -97,12 +98,6 @@ def _cold_start(model: Path, threads: int, image: Path) -> float:
     return statistics.median(times)
 
 
-def median3(images: np.ndarray) -> np.ndarray:
-    """The classical baseline: a 3×3 median filter, edges replicated (N, H, W)."""
-    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    return np.median(sliding_window_view(padded, (3, 3), axis=(1, 2)), axis=(-2, -1)).astype(np.float32)
-
-
 def noise_curve(path: Path | None, clean: np.ndarray, noise_seed: int, run=None) -> dict[str, float]:
     """Mean PSNR over CURVE_NOISE factors, of the model at `path` (or `run`, e.g. median3)."""
     run = run or Denoiser.load(path).denoise
@@ -119,13 +114,8 @@ def large_images(path: Path, clean: np.ndarray, noisy: np.ndarray, log=print) ->
             "busy_ips_2": bench_large.busy_throughput(path, batch, 2), "busy_ips_1": bench_large.busy_throughput(path, batch, 1)}
 
 
-def bench(models: Path, clean: np.ndarray, threads: list[int], log=print, large: bool = True) -> dict:
-    """Measure every artifact in `models` (and dae.keras where TensorFlow is installed) on `clean` test digits."""
-    manifest = read_manifest(models)
-    if manifest is None:
-        raise DaeEdgeError(f"{models}: no manifest.json; run dae-edge export first")
-    noise_seed = manifest["validation"]["noise_seed"]
-    noisy = add_noise(clean, 0.5, noise_seed)[..., None]
+def _rows(models: Path, manifest: dict, noisy: np.ndarray, threads: list[int], log, quality=None) -> list[dict]:
+    """Size, speed and cold start of Keras (where installed) and every artifact; `quality(run)` adds columns."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         one = Path(tmp) / "one.png"
@@ -137,11 +127,11 @@ def bench(models: Path, clean: np.ndarray, threads: list[int], log=print, large:
 
             keras_model = KerasPredict(keras_file, THROUGHPUT_BATCH)
             rows.append({"file": keras_file.name, "backend": "keras", "precision": "fp32", "threads": None,
-                         "bytes": keras_file.stat().st_size, **_quality(keras_model.run, clean[..., None], noise_seed),
+                         "bytes": keras_file.stat().st_size, **(quality(keras_model.run) if quality else {}),
                          **_speed(keras_model.run, noisy), "cold_start_s": None})
         for entry in manifest["artifacts"]:
             path = models / entry["file"]
-            quality = None
+            figures = None
             for count in threads:
                 try:
                     backend = open_backend(path, count)
@@ -149,20 +139,49 @@ def bench(models: Path, clean: np.ndarray, threads: list[int], log=print, large:
                     log(f"skipping {entry['file']}: {exc}")
                     break
                 log(f"measuring {entry['file']} ({backend.name}, {count} thread{'s' * (count > 1)})")
-                quality = quality or _quality(backend.run, clean[..., None], noise_seed)
+                figures = figures or (quality(backend.run) if quality else {})
                 rows.append({"file": entry["file"], "backend": backend.name, "precision": entry["precision"],
-                             "threads": count, "bytes": path.stat().st_size, **quality, **_speed(backend.run, noisy),
+                             "threads": count, "bytes": path.stat().st_size, **figures, **_speed(backend.run, noisy),
                              "cold_start_s": _cold_start(path, count, one)})
-        large_rows = []
-        for entry in manifest["artifacts"] if large else []:
-            try:
-                large_rows.append(large_images(models / entry["file"], clean, noisy, log))
-            except RuntimeMissing as exc:
-                log(f"skipping {entry['file']}: {exc}")
+    return rows
+
+
+def _manifest(models: Path) -> dict:
+    manifest = read_manifest(models)
+    if manifest is None:
+        raise DaeEdgeError(f"{models}: no manifest.json; run dae-edge export first")
+    return manifest
+
+
+def bench(models: Path, clean: np.ndarray, threads: list[int], log=print, large: bool = True) -> dict:
+    """Measure every artifact in `models` (and dae.keras where TensorFlow is installed) on `clean` test digits."""
+    manifest = _manifest(models)
+    noise_seed = manifest["validation"]["noise_seed"]
+    noisy = add_noise(clean, 0.5, noise_seed)[..., None]
+    rows = _rows(models, manifest, noisy, threads, log, lambda run: _quality(run, clean[..., None], noise_seed))
+    large_rows = []
+    for entry in manifest["artifacts"] if large else []:
+        try:
+            large_rows.append(large_images(models / entry["file"], clean, noisy, log))
+        except RuntimeMissing as exc:
+            log(f"skipping {entry['file']}: {exc}")
     model = manifest.get("model", {})
     curve = {"model": noise_curve(models / "dae.onnx", clean, noise_seed), "median3": noise_curve(None, clean, noise_seed, median3)}
+    own = own_noise_quality(models, manifest, list(clean), noise_seed, log)
     return {"machine": machine(), "images": len(clean), "noise_seed": noise_seed, "model": model, "rows": rows,
-            "large": large_rows, "curve": curve, "input": manifest.get("input", {})}
+            "large": large_rows, "curve": curve, "own_noise": own, "input": manifest.get("input", {})}
+
+
+def bench_pictures(models: Path, pictures: list[np.ndarray], patches: np.ndarray, threads: list[int], log=print) -> dict:
+    """Measure a model trained on pictures: quality on its whole validation `pictures` at its own noise, beside
+    classical filters; speed on noisy validation `patches` (N, patch, patch)."""
+    manifest = _manifest(models)
+    noise_seed = manifest["validation"]["noise_seed"]
+    noisy = np.stack(corrupt(list(patches), manifest["input"]["noise"], noise_seed))[..., None]
+    rows = _rows(models, manifest, noisy, threads, log)
+    own = own_noise_quality(models, manifest, pictures, noise_seed, log)
+    return {"machine": machine(), "images": len(pictures), "noise_seed": noise_seed, "model": manifest.get("model", {}),
+            "rows": rows, "own_noise": own, "input": manifest.get("input", {}), "patches": len(patches)}
 
 
 def format_table(result: dict) -> str:
@@ -176,6 +195,15 @@ def format_table(result: dict) -> str:
              f"latency at batch 1, throughput at batch {THROUGHPUT_BATCH}", "",
              "| file | backend | threads | KB | PSNR 0.5 | SSIM 0.5 | PSNR 0.3 | PSNR 0.7 | median ms | p95 ms | images/s | cold start s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    if "patches" in result:  # a model trained on pictures: speed here, quality at its own noise below
+        patch = result["input"].get("patch", "?")
+        lines[-3:] = [f"speed on noisy {patch}×{patch} validation patches: latency at batch 1, throughput at batch "
+                      f"{min(THROUGHPUT_BATCH, result['patches'])}", "",
+                      "| file | backend | threads | KB | median ms | p95 ms | patches/s | cold start s |", "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['file']} | {r['backend']} | {r['threads'] or 'all'} | {r['bytes'] / 1000:.1f} | "
+                  f"{r['latency_ms_median']:.3f} | {r['latency_ms_p95']:.3f} | {r['throughput_ips']:,.0f} | "
+                  f"{'–' if r['cold_start_s'] is None else format(r['cold_start_s'], '.2f')} |" for r in result["rows"]]
+        return "\n".join(lines + [""] + format_own_noise(result["own_noise"], "validation pictures"))
     for r in result["rows"]:
         cold = "–" if r["cold_start_s"] is None else f"{r['cold_start_s']:.2f}"
         lines.append(f"| {r['file']} | {r['backend']} | {r['threads'] or 'all'} | {r['bytes'] / 1000:.1f} | "
@@ -201,4 +229,6 @@ def format_table(result: dict) -> str:
                   "| | " + " | ".join(factors) + " |", "|---|" + "---|" * len(factors)]
         for name, values in result["curve"].items():
             lines.append(f"| {name} | " + " | ".join(f"{values[f]:.2f}" for f in factors) + " |")
+    if result.get("own_noise"):
+        lines += [""] + format_own_noise(result["own_noise"], "test images")
     return "\n".join(lines)

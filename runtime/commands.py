@@ -44,7 +44,7 @@ def run_command(
     model_name: Annotated[Optional[str], typer.Option(help="A shipped model: paper (the reference), unet (stronger) or blind (unknown noise levels); default: see the README.")] = None,
     backend: Annotated[BackendChoice, typer.Option(help="Runtime; auto picks int8 TFLite where LiteRT is installed, else ONNX.")] = BackendChoice.auto,
     threads: Annotated[Optional[int], typer.Option(min=1, help="Runtime threads (default: all cores).")] = None,
-    invert: Annotated[Invert, typer.Option(help="Dark-on-light input: auto detects it from the background.")] = Invert.auto,
+    invert: Annotated[Invert, typer.Option(help="Invert inputs: auto brings each to the model's polarity (its background) and the result back.")] = Invert.auto,
     add_noise: Annotated[Optional[float], typer.Option(min=0.0, help="Demo: add Gaussian noise of this factor first.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for --add-noise.")] = 0,
     compare: Annotated[bool, typer.Option(help="Also write NAME.compare.png: input and result side by side.")] = False,
@@ -121,17 +121,20 @@ def verify_command(
 
 def bench_command(
     models: Annotated[Optional[Path], typer.Option(help="Folder with manifest.json (default: the shipped models).")] = None,
-    n: Annotated[int, typer.Option(min=1, max=10000, help="Noisy MNIST test digits for PSNR and SSIM.")] = 10000,
+    n: Annotated[int, typer.Option(min=1, max=10000, help="Validation images for quality: MNIST test digits, or whole validation pictures.")] = 10000,
     threads: Annotated[str, typer.Option(help="Comma-separated thread counts to measure.")] = "1,2",
-    data: Annotated[Optional[Path], typer.Option(help="MNIST folder (default $DAE_EDGE_DATA, then Keras's cache).")] = None,
-    large: Annotated[bool, typer.Option(help="Also measure large images, a fresh process's memory and a busy core.")] = True,
+    data: Annotated[Optional[Path], typer.Option(help="The model's training data, where it has moved (default: what its contract names; MNIST from $DAE_EDGE_DATA).")] = None,
+    large: Annotated[bool, typer.Option(help="Also measure large images, a fresh process's memory and a busy core (MNIST models).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the table.")] = False,
 ) -> None:
-    """Measure size, PSNR/SSIM, latency, throughput and cold start of every artifact (and Keras, if installed)."""
-    from dae_edge.runtime.bench import bench, format_table
+    """Measure size, quality at the model's own noise beside classical filters, latency, throughput and cold start
+    of every artifact (and Keras, if installed)."""
+    from dae_edge.runtime.bench import bench, bench_pictures, format_table
     from dae_edge.runtime.denoiser import shipped_folder
     from dae_edge.runtime.errors import DaeEdgeError
+    from dae_edge.runtime.manifest import read_manifest
     from dae_edge.train.data import load_mnist, to_float
+    from dae_edge.train.sources import FolderSource, source_from_contract
 
     try:
         counts = [int(t) for t in threads.split(",")]
@@ -139,6 +142,18 @@ def bench_command(
         raise DaeEdgeError(f"--threads {threads!r}: expected numbers separated by commas, like 1,2") from None
     if not counts or min(counts) < 1:
         raise DaeEdgeError("--threads: each count must be at least 1")
-    clean = to_float(load_mnist(data).x_test[:n])[..., 0]
-    result = bench(models or shipped_folder(), clean, counts, log=lambda line: typer.echo(line, err=True), large=large)
+    folder = models or shipped_folder()
+    contract = (read_manifest(folder) or {}).get("contract")
+    log = lambda line: typer.echo(line, err=True)  # noqa: E731
+    if contract is None:  # exported before contracts: an MNIST model
+        source = None
+    else:
+        source = source_from_contract(contract, data)
+    if isinstance(source, FolderSource):
+        pictures = [pixels for _, pixels in source.whole_validation_images(n)]
+        patches = source.validation_images(256, contract["noise_seed"])[..., 0]
+        result = bench_pictures(folder, pictures, patches, counts, log)
+    else:
+        clean = to_float((source.data if source else load_mnist(data)).x_test[:n])[..., 0]
+        result = bench(folder, clean, counts, log=log, large=large)
     typer.echo(json.dumps(result, indent=2) if as_json else format_table(result))
