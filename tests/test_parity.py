@@ -1,5 +1,9 @@
-"""Every exported format against the Keras model and against each other, on real digits and edge patterns."""
+"""Every exported format against the Keras model and against each other, on real images and edge patterns.
+
+Each test runs for two models: one trained on MNIST digits, one trained on a folder of real pictures."""
+import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +22,7 @@ from dae_edge.runtime.tolerances import INT8_PSNR_DROP_DB
 from dae_edge.runtime.verify import verify_folder
 from dae_edge.train.data import to_float
 from dae_edge.train.reference import KerasPredict
+from dae_edge.train.sources import source_from_contract
 from parity import FP32, INT8, INT8_PAIR, PNG_STEP, Tolerance, assert_close
 
 # (reference, candidate, tolerance): "keras" is the trained model, the others exported artifacts.
@@ -32,24 +37,43 @@ PAIRS = [
 ARTIFACTS = sorted({name for pair in PAIRS for name in pair[:2]} - {"keras"})
 
 
+SETS = {"mnist": "exported_dir", "pictures": "folder_exported_dir"}
+
+
+@pytest.fixture(scope="module", params=list(SETS))
+def exported(request) -> Path:
+    """The exported folder of each trained model in turn."""
+    return request.getfixturevalue(SETS[request.param])
+
+
 @pytest.fixture(scope="module")
-def models(exported_dir) -> dict[str, Denoiser]:
+def clean(exported, request) -> np.ndarray:
+    """Real clean images the export did not validate on: the last MNIST test digits, or held-out picture patches."""
+    contract = json.loads((exported / "manifest.json").read_text())["contract"]
+    if contract["data"]["kind"] == "idx":
+        return to_float(request.getfixturevalue("mnist").x_test[-200:])[..., 0]
+    return source_from_contract(contract).validation_images(64, seed=99)[..., 0]
+
+
+@pytest.fixture(scope="module")
+def models(exported) -> dict[str, Denoiser]:
     need(litert_installed(), "LiteRT (ai-edge-litert) is not installed")
+    exported_dir = exported
     loaded = {name: Denoiser.load(exported_dir / name, threads=1) for name in ARTIFACTS}
     keras_model = KerasPredict(exported_dir / "dae.keras")  # Keras behind the Backend interface: same tiles and blocks
     return {"keras": Denoiser(keras_model, exported_dir / "dae.keras", None, loaded["dae.onnx"].geometry), **loaded}
 
 
 @pytest.fixture(scope="module")
-def inputs(mnist) -> dict[str, np.ndarray]:
-    """Real noisy test digits (from the end of the test set: not the export's validation digits) and edge patterns."""
-    clean = to_float(mnist.x_test[-64:])[..., 0]
+def inputs(clean) -> dict[str, np.ndarray]:
+    """Real noisy images ("digits" for either model) and edge patterns of the training size."""
     rng = np.random.default_rng(7)
+    size = (7, *clean.shape[1:])
     return {
-        "digits": add_noise(clean, 0.5, seed=11),
-        "black": np.zeros((7, 28, 28), np.float32),
-        "white": np.ones((7, 28, 28), np.float32),
-        "noise": rng.random((7, 28, 28), dtype=np.float32),
+        "digits": add_noise(clean[:64], 0.5, seed=11),
+        "black": np.zeros(size, np.float32),
+        "white": np.ones(size, np.float32),
+        "noise": rng.random(size, dtype=np.float32),
     }
 
 
@@ -63,8 +87,7 @@ def test_pairs_agree(models, inputs, reference, candidate, tolerance, kind, batc
 
 
 @pytest.mark.parametrize("name", ["dae_int8.tflite", "dae_int8.onnx"])
-def test_int8_keeps_the_pictures(models, mnist, name):
-    clean = to_float(mnist.x_test[-200:])[..., 0]
+def test_int8_keeps_the_pictures(models, clean, name):
     noisy = add_noise(clean, 0.5, seed=11)
     reference = psnr(clean, models["keras"].denoise(noisy)).mean()
     quantized = psnr(clean, models[name].denoise(noisy)).mean()
@@ -73,8 +96,9 @@ def test_int8_keeps_the_pictures(models, mnist, name):
 
 @pytest.mark.parametrize("reference, candidate, tolerance", PAIRS, ids=[f"{a}-{b}" for a, b, _ in PAIRS])
 def test_large_non_square_image_through_tiling(models, inputs, reference, candidate, tolerance):
-    grid = inputs["digits"][:12].reshape(2, 3, 2, 28, 28).transpose(0, 1, 3, 2, 4).reshape(2, 84, 56)
-    big = np.concatenate([grid, grid[:, :, :45]], axis=2)[:, :75]  # and make it 75×101, not a multiple of 28
+    p = inputs["digits"].shape[1]
+    grid = inputs["digits"][:12].reshape(2, 3, 2, p, p).transpose(0, 1, 3, 2, 4).reshape(2, 3 * p, 2 * p)
+    big = np.concatenate([grid, grid[:, :, :45]], axis=2)[:, :75]  # and make it 75 rows, not a multiple of the patch
     assert_close(f"{reference} ↔ {candidate} on 75×101 tiles", models[reference].denoise(big),
                  models[candidate].denoise(big), tolerance)
 
@@ -106,13 +130,13 @@ def test_whole_images_agree_with_keras_in_one_pass(models, inputs, name, shape, 
 
 
 @pytest.mark.parametrize("name", ARTIFACTS)
-def test_dae_edge_run_on_png_files(tmp_path, models, inputs, exported_dir, name):
+def test_dae_edge_run_on_png_files(tmp_path, models, inputs, exported, name):
     """Image reading and writing inside the comparison: PNG in, `dae-edge run`, PNG out."""
     digits = np.round(inputs["digits"][:7] * 255).astype(np.uint8)
     for i, digit in enumerate(digits):
         Image.fromarray(digit).save(tmp_path / f"d{i}.png")
     result = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "out"), "--invert", "no",
-                                      "--model", str(exported_dir / name)])
+                                      "--model", str(exported / name)])
     assert result.exit_code == 0, result.output
     written = np.stack([np.asarray(Image.open(tmp_path / "out" / f"d{i}.denoised.png")) for i in range(7)]) / 255.0
     expected = models["keras"].denoise(digits / np.float32(255))
@@ -122,10 +146,8 @@ def test_dae_edge_run_on_png_files(tmp_path, models, inputs, exported_dir, name)
     assert_close(f"keras ↔ dae-edge run {name} via PNG", expected.astype(np.float64), written, tolerance)
 
 
-def test_every_backend_and_artifact_kind_is_covered(exported_dir):
-    import json
-
-    manifest = json.loads((exported_dir / "manifest.json").read_text())
+def test_every_backend_and_artifact_kind_is_covered(exported):
+    manifest = json.loads((exported / "manifest.json").read_text())
     assert {a["file"] for a in manifest["artifacts"]} <= set(ARTIFACTS), "an exported artifact has no parity pair"
     assert set(BACKENDS) <= {os.path.splitext(name)[1] for name in ARTIFACTS}, "a runtime backend has no parity pair"
     kinds = {(a["format"], a["precision"]) for a in manifest["artifacts"]}
@@ -143,7 +165,7 @@ def _perturbed(model):
 
 
 @pytest.mark.parametrize("name", ["dae.tflite", "dae.onnx", "dae_int8.tflite", "dae_int8.onnx"])
-def test_a_perturbed_artifact_is_caught(tmp_path, models, inputs, exported_dir, name):
+def test_a_perturbed_artifact_is_caught(tmp_path, models, inputs, name):
     fixed = _perturbed(models["keras"].backend.model)
     calibration = inputs["digits"][:32, ..., None]
     path = tmp_path / name

@@ -1,0 +1,146 @@
+"""A model of the user's own pictures, from the command line: train, export without --data, verify, bench, run."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from conftest import write_pictures
+from dae_edge.runtime.cli import app
+from dae_edge.runtime.images import read_image
+from dae_edge.runtime.metrics import psnr
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_train_export_verify_bench_run_on_a_folder(tmp_path, pictures_dir, monkeypatch):
+    from dae_edge.runtime import bench as bench_module
+
+    m = tmp_path / "m"
+    trained = invoke("train", "--data", pictures_dir / "train", "--patch", 64, "--noise", "gaussian:0.1-0.5", "--out", m,
+                     "--epochs", 1, "--patches-per-epoch", 64, "--val-patches", 16, "--val-fraction", 0.2)
+    assert trained.exit_code == 0, trained.output
+    assert "64 random 64×64 patches per epoch from 5 pictures" in trained.output
+    contract = json.loads((m / "contract.json").read_text())
+    assert contract["data"]["kind"] == "folder" and contract["data"]["files"] == 6 and contract["patch"] == 64
+    assert contract["noise"] == "gaussian:0.1-0.5" and contract["downsampling"] == 4 and contract["channels"] == 1
+    assert len(contract["data"]["validation"]["files"]) == 1
+
+    exported = invoke("export", "--model", m / "dae.keras", "--out", m, "--int8", "--calibration-images", 32,
+                      "--validation-images", 16)
+    assert exported.exit_code == 0, exported.output
+    manifest = json.loads((m / "manifest.json").read_text())
+    assert manifest["contract"] == contract and manifest["input"]["polarity"] == contract["polarity"]
+    assert manifest["input"]["patch"] == 64 and manifest["validation"]["from"] == "patches of the validation pictures"
+    golden = np.load(m / "golden.npz")
+    assert golden["inputs"].shape == (10, 64, 64, 1) and "labels" not in golden
+
+    verified = invoke("verify", m)
+    assert verified.exit_code == 0 and verified.output.count("PASS") >= 4, verified.output
+
+    for name, value in [("LATENCY_WARMUP", 1), ("LATENCY_RUNS", 2), ("THROUGHPUT_SECONDS", 0.01), ("COLD_STARTS", 1)]:
+        monkeypatch.setattr(bench_module, name, value)
+    benched = invoke("bench", "--models", m, "--threads", 1, "--json")
+    assert benched.exit_code == 0, benched.output
+    result = json.loads(benched.stdout)
+    methods = result["own_noise"]["methods"]
+    assert result["own_noise"]["noise"] == "gaussian:0.1-0.5" and result["images"] == 1
+    assert {"noisy input", "median 3×3", "Gaussian blur σ=1", "dae.keras", "dae_int8.tflite", "dae_int8.onnx"} <= set(methods)
+    assert abs(methods["dae.onnx"]["psnr"] - methods["dae.keras"]["psnr"]) < 1e-3
+
+    held_out = pictures_dir / "heldout" / "camera.png"
+    ran = invoke("run", held_out, "--model", m / "dae_int8.tflite", "--add-noise", 0.3, "--out", tmp_path / "out")
+    assert ran.exit_code == 0, ran.output
+    output = np.asarray(Image.open(tmp_path / "out" / "camera.denoised.png"))
+    assert output.shape == np.asarray(Image.open(held_out).convert("L")).shape
+
+
+def test_export_finds_moved_data_with_data_and_refuses_other_data(tmp_path, folder_exported_dir, pictures_dir):
+    model = tmp_path / "model"
+    shutil.copytree(folder_exported_dir, model, symlinks=True)
+    moved = tmp_path / "moved"
+    shutil.copytree(pictures_dir, moved)
+    args = ["export", "--model", model / "dae.keras", "--out", model, "--calibration-images", 32, "--validation-images", 8]
+    ok = invoke(*args, "--data", moved / "train")
+    assert ok.exit_code == 0, ok.output
+    write_pictures(moved / "train", ("coffee",))
+    before = (model / "manifest.json").read_bytes()
+    refused = invoke(*args, "--data", moved / "train")
+    assert refused.exit_code == 1 and "not the ones the model was trained on" in refused.output
+    assert (model / "manifest.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("setup, args, message", [
+    ("empty", [], "no readable images found"),
+    ("pictures", ["--patch", "30"], "--patch 30 is not a multiple of 4"),
+    ("small", ["--no-pad", "--patch", "64"], "smaller than the 64-pixel patch"),
+    ("pictures", ["--noise", "gaussian"], "expected KIND:LEVEL"),
+    ("pictures", ["--noise", "gaussian:0.5-0.1"], "out of order"),
+    ("overlap", [], "validation files must be kept out of training"),
+    ("pictures", ["--mosaic", "2"], "--mosaic is for small IDX images"),
+])
+def test_bad_folder_input_is_one_line_and_writes_nothing(tmp_path, pictures_dir, setup, args, message):
+    data = tmp_path / "data"
+    if setup == "empty":
+        data.mkdir()
+    elif setup == "small":
+        write_pictures(data, ("coins", "text"), side=48)
+    else:
+        shutil.copytree(pictures_dir / "train", data)
+    if setup == "overlap":
+        args = ["--val-data", str(data / "samples")]
+    out = tmp_path / "out"
+    result = invoke("train", "--data", data, "--out", out, "--epochs", 1, *args)
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_export_refuses_a_model_without_a_contract(tmp_path, folder_exported_dir):
+    model = tmp_path / "model"
+    model.mkdir()
+    for name in ("dae.keras", "config.json"):
+        shutil.copy(folder_exported_dir / name, model / name)
+    result = invoke("export", "--model", model / "dae.keras", "--out", tmp_path / "out")
+    assert result.exit_code == 1 and "no contract.json beside it" in result.output
+    assert not (tmp_path / "out").exists()
+    (model / "contract.json").write_text(json.dumps({"contract_version": 99}))
+    newer = invoke("export", "--model", model / "dae.keras", "--out", tmp_path / "out")
+    assert newer.exit_code == 1 and "contract_version 99 is newer" in newer.output
+
+
+def test_invert_auto_brings_pages_to_a_page_model_and_back(tmp_path, folder_exported_dir):
+    from dae_edge.runtime.images import DARK_ON_LIGHT, LIGHT_ON_DARK, Invert
+
+    page = tmp_path / "page.png"
+    write_pictures(tmp_path, ("page",))
+    assert not read_image(page, Invert.auto, DARK_ON_LIGHT).inverted  # a page model takes pages as they are
+    assert read_image(page, Invert.auto, LIGHT_ON_DARK).inverted  # an MNIST model needs them inverted
+    model = tmp_path / "m"
+    shutil.copytree(folder_exported_dir, model, symlinks=True)
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest["input"]["polarity"] = DARK_ON_LIGHT
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    for polarity in (DARK_ON_LIGHT, LIGHT_ON_DARK):
+        manifest["input"]["polarity"] = polarity
+        (model / "manifest.json").write_text(json.dumps(manifest))
+        out = tmp_path / polarity.replace(" ", "_")
+        result = invoke("run", page, "--model", model / "dae.onnx", "--out", out, "--json")
+        assert result.exit_code == 0, result.output
+    # Both come back in the page's polarity; only the page model saw the page as it is.
+    as_is = np.asarray(Image.open(tmp_path / "dark_on_light" / "page.denoised.png"), np.float32) / 255
+    flipped = np.asarray(Image.open(tmp_path / "light_on_dark" / "page.denoised.png"), np.float32) / 255
+    clean = read_image(page, Invert.no).pixels
+    assert psnr(clean, as_is)[0] > 10 and psnr(clean, flipped)[0] > 10  # both in the page's polarity
+    assert not np.array_equal(as_is, flipped)
+    manifest["input"]["polarity"] = "upside down"
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    bad = invoke("run", page, "--model", model / "dae.onnx", "--out", tmp_path / "bad")
+    assert bad.exit_code == 1 and "input.polarity 'upside down'" in bad.output
