@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from dae_edge.export.describe import describe_onnx, describe_tflite
 from dae_edge.export.options import ExportOptions
 from dae_edge.export.keras_model import check_image_to_image, downsampling_factor, load_keras_model, receptive_radius
 from dae_edge.export.publish import publish_set
@@ -16,7 +15,8 @@ from dae_edge.runtime.metrics import psnr
 from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.files import ensure_writable_dir, sha256
 from dae_edge.runtime.grids import cells, mosaic
-from dae_edge.runtime.manifest import FORMAT_VERSION, GOLDEN, MANIFEST
+from dae_edge.runtime.formats import FORMATS, Format
+from dae_edge.runtime.manifest import FORMAT_VERSION, GOLDEN, MANIFEST, artifact_files
 from dae_edge.runtime.tolerances import FP32_MAX_ABS, INT8_MEAN_ABS, INT8_PSNR_DROP_DB, agreement
 from dae_edge.train.config import TrainConfig
 from dae_edge.train.contract import read_contract
@@ -68,20 +68,10 @@ def large_image_quality(path: Path, geometry: Geometry, noisy: np.ndarray, clean
     return figures
 
 
-def _converters(model, int8: bool, calibration: np.ndarray, metadata: dict) -> list[tuple[str, str, str, callable]]:
-    """(file, format, precision, convert(path)) for each artifact to make, in order."""
-    from dae_edge.export.onnx_export import to_onnx, to_onnx_int8
-    from dae_edge.export.tflite_export import to_tflite
-
-    def meta(precision: str) -> dict:
-        return {**metadata, "precision": precision}
-
-    targets = [("dae.tflite", "tflite", "fp32", lambda p: to_tflite(model, p)),
-               ("dae.onnx", "onnx", "fp32", lambda p: to_onnx(model, p, meta("fp32")))]
-    if int8:
-        targets += [("dae_int8.tflite", "tflite", "int8", lambda p: to_tflite(model, p, calibration)),
-                    ("dae_int8.onnx", "onnx", "int8", lambda p: to_onnx_int8(p.parent / "dae.onnx", p, calibration, meta("int8")))]
-    return targets
+def _targets(int8: bool) -> list[tuple[Format, str]]:
+    """(format, precision) of each artifact to make, in the table's order: fp32 of every format first."""
+    precisions = ["fp32", "int8"] if int8 else ["fp32"]
+    return [(fmt, precision) for precision in precisions for fmt in FORMATS]
 
 
 def _validate(path: Path, precision: str, cases: dict) -> tuple[dict, list[str]]:
@@ -140,19 +130,20 @@ def export(model_path: Path, out: Path, data: Mnist | Source | Path | None, opti
 
     def build(stage: Path) -> list[str]:
         artifacts, failures = [], []
-        for name, fmt, precision, convert in _converters(model, options.int8, calibration, metadata):
+        for fmt, precision in _targets(options.int8):
+            name = fmt.artifact(precision)
             log(f"exporting {name}")
             try:
-                convert(stage / name)
+                written = fmt.load("converter")(model, stage / name, precision, calibration, metadata)
             except Exception as exc:  # converters raise anything from TensorFlow, tf2onnx or onnx
                 raise ExportError(f"{name}: conversion failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
             figures, failed = _validate(stage / name, precision, cases)
             failures += failed
-            describe = describe_tflite if fmt == "tflite" else describe_onnx
             artifacts.append({"file": name, "sha256": sha256(stage / name),
-                              "bytes": (stage / name).stat().st_size, "format": fmt, "precision": precision,
-                              **describe(stage / name), "accepts": ACCEPTS, "value_range": [0.0, 1.0], "layout": "NHWC",
-                              "validation": figures["digits"], "validation_composite": figures.get("composite")})
+                              "bytes": sum(p.stat().st_size for p in written), "format": fmt.name, "precision": precision,
+                              **fmt.load("describe")(stage / name), "accepts": ACCEPTS, "value_range": [0.0, 1.0],
+                              "layout": "NHWC", "validation": figures["digits"], "validation_composite": figures.get("composite"),
+                              **_extra_files(written)})
         if failures:
             raise ExportError("validation failed, nothing was published: " + "; ".join(failures))
         large = {}
@@ -167,11 +158,17 @@ def export(model_path: Path, out: Path, data: Mnist | Source | Path | None, opti
                                   {"arch": config.arch, "params": int(model.count_params()), "noise": config.noise,
                                    "macs_per_28x28": count_macs(model)}))
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        return [a["file"] for a in artifacts] + [GOLDEN, MANIFEST]
+        return [name for a in artifacts for name in artifact_files(a)] + [GOLDEN, MANIFEST]
 
     manifest: dict = {}  # filled by build(), which publish_set() calls
     publish_set(out, build)
     return manifest
+
+
+def _extra_files(written: list[Path]) -> dict:
+    """Files beside an artifact's main file (a weights file next to its graph), each with its checksum."""
+    extra = [{"file": p.name, "sha256": sha256(p)} for p in written[1:]]
+    return {"extra_files": extra} if extra else {}
 
 
 def _large_choice(psnr_by_mode: dict[str, float]) -> dict:

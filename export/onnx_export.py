@@ -1,5 +1,7 @@
 """Keras → ONNX with tf2onnx, and ONNX → int8 QDQ with onnxruntime's static quantization."""
+import contextlib
 import logging
+import os
 import tempfile
 from pathlib import Path
 
@@ -55,18 +57,41 @@ class _Calibration:
         return next(self._batches, None)
 
 
+@contextlib.contextmanager
+def _working_folder(folder: str):
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def convert(model, path: Path, precision: str, calibration: np.ndarray | None, metadata: dict[str, str]) -> list[Path]:
+    """The format table's converter: fp32, or int8 quantized from the fp32 graph beside it (made first if missing)."""
+    meta = {**metadata, "precision": precision}
+    if precision == "fp32":
+        return [to_onnx(model, path, meta)]
+    fp32 = path.with_name("dae.onnx")
+    if not fp32.is_file():
+        to_onnx(model, fp32, {**metadata, "precision": "fp32"})
+    return [to_onnx_int8(fp32, path, calibration, meta)]
+
+
 def to_onnx_int8(fp32_path: Path, path: Path, calibration: np.ndarray, metadata: dict[str, str]) -> Path:
     """Static QDQ quantization (int8 weights per channel, uint8 activations) after onnxruntime's pre-processing."""
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    fp32_path, path = fp32_path.resolve(), path.resolve()  # the working folder changes below
     input_name = onnx.load(str(fp32_path)).graph.input[0].name
     # Symbolic shape inference cannot prove ConvTranspose's output size from symbolic H and W, and says so.
     logging.getLogger("onnxruntime.tools.symbolic_shape_infer").setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _working_folder(tmp):
         prepared = Path(tmp) / "prepared.onnx"
-        # auto_merge: a concatenation of skip features joins symbolic sizes that inference cannot prove equal
+        # auto_merge: a concatenation of skip features joins symbolic sizes that inference cannot prove equal.
+        # Where inference fails anyway, onnxruntime saves its partial model into the working folder: the temporary one.
         quant_pre_process(str(fp32_path), str(prepared), auto_merge=True)
         quantize_static(
             str(prepared), str(path), _Calibration(input_name, calibration.astype(np.float32)),

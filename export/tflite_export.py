@@ -24,3 +24,8 @@ def to_tflite(model, path: Path, calibration: np.ndarray | None = None) -> Path:
         warnings.simplefilter("ignore")  # it prints its SavedModel signature and warns about I/O statistics
         path.write_bytes(converter.convert())  # and its C++ side "fully_quantize: 0, …" straight to the terminal
     return path
+
+
+def convert(model, path: Path, precision: str, calibration: np.ndarray | None, metadata: dict[str, str]) -> list[Path]:
+    """The format table's converter: float32, or full-integer int8 calibrated on `calibration`."""
+    return [to_tflite(model, path, calibration if precision == "int8" else None)]

@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from dae_edge.runtime.errors import DaeEdgeError, RuntimeMissing
+from dae_edge.runtime.formats import format_of
 from dae_edge.runtime.quant import dequantize, quantize
 from dae_edge.runtime.quiet import quiet
 
@@ -132,15 +133,9 @@ class LiteRTBackend:
         return dequantize(result, scale, zero_point) if scale else result.astype(np.float32)
 
 
-BACKENDS: dict[str, type] = {".onnx": OnnxBackend, ".tflite": LiteRTBackend}
-BACKEND_NAMES = {"onnx": ".onnx", "tflite": ".tflite"}
-
-
 def open_backend(path: Path, threads: int = 1) -> Backend:
-    """Open `path` with the runtime its suffix names."""
-    backend = BACKENDS.get(path.suffix.lower())
-    if backend is None:
-        raise DaeEdgeError(f"{path}: unknown model type '{path.suffix}'; expected one of {', '.join(BACKENDS)}")
+    """Open `path` with the runtime its suffix names in the format table."""
+    backend = format_of(path).load("backend")
     if not path.is_file():
         raise DaeEdgeError(f"{path}: no such model file")
     return backend(path, threads)

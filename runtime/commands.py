@@ -7,13 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from dae_edge.runtime.formats import BY_NAME, FORMATS
 from dae_edge.runtime.images import Invert
 
 
-class BackendChoice(str, Enum):
-    auto = "auto"
-    onnx = "onnx"
-    tflite = "tflite"
+BackendChoice = Enum("BackendChoice", {"auto": "auto", **{f.name: f.name for f in FORMATS}}, type=str)
 
 
 class LargeChoice(str, Enum):
@@ -23,7 +21,6 @@ class LargeChoice(str, Enum):
 
 
 def _pick_model(model: Optional[Path], backend: BackendChoice, model_name: Optional[str] = None) -> Path:
-    from dae_edge.runtime.backends import BACKEND_NAMES
     from dae_edge.runtime.denoiser import default_model, shipped_folder
     from dae_edge.runtime.errors import DaeEdgeError
 
@@ -32,8 +29,8 @@ def _pick_model(model: Optional[Path], backend: BackendChoice, model_name: Optio
     runtime = None if backend == BackendChoice.auto else backend.value
     if model is None or model.is_dir():  # a folder: its default artifact for the runtime asked for
         return default_model(runtime, model or shipped_folder(model_name))
-    if backend != BackendChoice.auto and model.suffix.lower() != BACKEND_NAMES[backend.value]:
-        raise DaeEdgeError(f"--backend {backend.value} runs {BACKEND_NAMES[backend.value]} models, not {model.name}")
+    if backend != BackendChoice.auto and model.suffix.lower() != BY_NAME[backend.value].suffix:
+        raise DaeEdgeError(f"--backend {backend.value} runs {BY_NAME[backend.value].suffix} models, not {model.name}")
     return model
 
 

@@ -4,7 +4,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.resources import files
-from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import numpy as np
 from dae_edge.runtime import blocks, tiling
 from dae_edge.runtime.backends import Backend, default_threads, open_backend
 from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.runtime.formats import BY_NAME, preferred
 from dae_edge.runtime.manifest import MANIFEST, artifact_entry, check_checksum, read_manifest
 from dae_edge.runtime.images import LIGHT_ON_DARK
 
@@ -45,15 +45,14 @@ def shipped_folder(name: str | None = None) -> Path:
 
 
 def litert_installed() -> bool:
-    return find_spec("ai_edge_litert") is not None
+    return BY_NAME["tflite"].installed()
 
 
 def default_model(backend: str | None = None, folder: Path | None = None) -> Path:
-    """In `folder` (default: the shipped models), the int8 TFLite model where LiteRT is installed
-    (or asked for), else the fp32 ONNX model."""
-    if backend is None:
-        backend = "tflite" if litert_installed() else "onnx"
-    path = (folder or shipped_folder()) / ("dae_int8.tflite" if backend == "tflite" else "dae.onnx")
+    """In `folder` (default: the shipped models), the default artifact of the format asked for, else of the most
+    preferred format whose runtime is installed (int8 TFLite where LiteRT is, else fp32 ONNX)."""
+    fmt = preferred(backend)
+    path = (folder or shipped_folder()) / fmt.artifact(fmt.default_precision)
     if not path.is_file():
         raise DaeEdgeError(f"no model at {path}; pass --model PATH (see dae-edge export)")
     return path

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from conftest import need
 from dae_edge.export.onnx_export import to_onnx, to_onnx_int8
 from dae_edge.export.tflite_export import to_tflite
-from dae_edge.runtime.backends import BACKENDS
+from dae_edge.runtime.formats import BY_SUFFIX
 from dae_edge.runtime.cli import app
 from dae_edge.runtime.denoiser import Denoiser, litert_installed, shipped_models
 from dae_edge.runtime.metrics import psnr
@@ -149,7 +149,7 @@ def test_dae_edge_run_on_png_files(tmp_path, models, inputs, exported, name):
 def test_every_backend_and_artifact_kind_is_covered(exported):
     manifest = json.loads((exported / "manifest.json").read_text())
     assert {a["file"] for a in manifest["artifacts"]} <= set(ARTIFACTS), "an exported artifact has no parity pair"
-    assert set(BACKENDS) <= {os.path.splitext(name)[1] for name in ARTIFACTS}, "a runtime backend has no parity pair"
+    assert set(BY_SUFFIX) <= {os.path.splitext(name)[1] for name in ARTIFACTS}, "a format in the table has no parity pair"
     kinds = {(a["format"], a["precision"]) for a in manifest["artifacts"]}
     assert kinds == {("tflite", "fp32"), ("onnx", "fp32"), ("tflite", "int8"), ("onnx", "int8")}
 

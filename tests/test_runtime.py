@@ -80,9 +80,13 @@ def test_missing_runtime_names_its_extra(exported_dir, monkeypatch):
 def test_default_model_follows_the_installed_runtime(exported_dir, monkeypatch):
     monkeypatch.setattr(denoiser_module, "shipped_models", lambda: exported_dir)
     monkeypatch.setattr(denoiser_module, "DEFAULT_MODEL", "paper")  # the folder itself, not a subfolder
-    monkeypatch.setattr(denoiser_module, "litert_installed", lambda: True)
+    from dae_edge.runtime.formats import Format
+
+    monkeypatch.setattr(Format, "installed", lambda self: True)
     assert denoiser_module.default_model().name == "dae_int8.tflite"
-    monkeypatch.setattr(denoiser_module, "litert_installed", lambda: False)
+    monkeypatch.setattr(Format, "installed", lambda self: self.name == "onnx")
+    assert denoiser_module.default_model().name == "dae.onnx"
+    monkeypatch.setattr(Format, "installed", lambda self: False)  # the base install's format all the same
     assert denoiser_module.default_model().name == "dae.onnx"
     assert denoiser_module.default_model("tflite").name == "dae_int8.tflite"
 
