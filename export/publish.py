@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.manifest import read_manifest
+from dae_edge.runtime.manifest import artifact_files, read_manifest
 
 VERSIONS = ".versions"
 CURRENT = ".current"
@@ -69,7 +69,7 @@ def _plain_files_of_old_manifest(out: Path) -> set[str]:
         old = read_manifest(out) or {"artifacts": []}
     except DaeEdgeError:
         return set()  # a broken old manifest is replaced, and names nothing to remove
-    names = {entry["file"] for entry in old["artifacts"]}
+    names = {name for entry in old["artifacts"] for name in artifact_files(entry)}
     return {name for name in names if (out / name).is_file() and not (out / name).is_symlink()}
 
 

@@ -54,6 +54,11 @@ def validate(manifest: object, path: Path) -> dict:
         raise ManifestError(f"{path}: 'artifacts' must be a non-empty list")
     for i, entry in enumerate(artifacts):
         _check_entry(entry, f"{path}: artifacts[{i}]")
+        extra = entry.get("extra_files", [])
+        if not isinstance(extra, list):
+            raise ManifestError(f"{path}: artifacts[{i}].extra_files must be a list")
+        for j, file in enumerate(extra):
+            _check_entry(file, f"{path}: artifacts[{i}].extra_files[{j}]")
         if entry.get("precision") not in PRECISIONS:
             raise ManifestError(f"{path}: artifacts[{i}].precision must be one of {', '.join(PRECISIONS)}")
     if "golden" in manifest:
@@ -87,9 +92,27 @@ def artifact_entry(manifest: dict | None, name: str) -> dict | None:
     return next((a for a in manifest["artifacts"] if a["file"] == name), None)
 
 
+def artifact_files(entry: dict) -> list[str]:
+    """An artifact's main file, then the files beside it that it needs (a weights file next to its graph)."""
+    return [entry["file"], *(extra["file"] for extra in entry.get("extra_files", []))]
+
+
+def checksum_problem(folder: Path, entry: dict) -> tuple[str, str] | None:
+    """(file, what is wrong) for the first of an artifact's files in `folder` that is missing or not the bytes
+    the manifest names; None where all are right."""
+    for file in [entry, *entry.get("extra_files", [])]:
+        path = folder / file["file"]
+        if not path.is_file():
+            return file["file"], "missing"
+        actual = sha256(path)
+        if actual != file["sha256"]:
+            return file["file"], (f"checksum mismatch with {MANIFEST} (the file is corrupt or was modified); "
+                                   f"expected {file['sha256'][:12]}…, got {actual[:12]}…")
+    return None
+
+
 def check_checksum(path: Path, entry: dict) -> None:
-    """Fail where the file is not the one the manifest describes."""
-    actual = sha256(path)
-    if actual != entry["sha256"]:
-        raise DaeEdgeError(f"{path}: checksum mismatch with {MANIFEST} (the file is corrupt or was modified); "
-                           f"expected {entry['sha256'][:12]}…, got {actual[:12]}…")
+    """Fail where the artifact's files are not the ones the manifest describes."""
+    problem = checksum_problem(path.parent, entry)
+    if problem:
+        raise DaeEdgeError(f"{path.parent / problem[0]}: {problem[1]}")

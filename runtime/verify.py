@@ -8,7 +8,7 @@ import numpy as np
 from dae_edge.runtime.backends import open_backend
 from dae_edge.runtime.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.runtime.files import sha256
-from dae_edge.runtime.manifest import GOLDEN, MANIFEST, read_manifest
+from dae_edge.runtime.manifest import GOLDEN, MANIFEST, checksum_problem, read_manifest
 from dae_edge.runtime.tolerances import agreement
 
 
@@ -31,10 +31,10 @@ def load_golden(folder: Path) -> dict[str, np.ndarray]:
 def verify_artifact(folder: Path, entry: dict, golden: dict[str, np.ndarray], threads: int | None = None) -> Check:
     name = entry["file"]
     path = folder / name
-    if not path.is_file():
-        return Check(name, "fail", "missing")
-    if sha256(path) != entry["sha256"]:
-        return Check(name, "fail", f"checksum mismatch with {MANIFEST}")
+    problem = checksum_problem(folder, entry)
+    if problem:
+        file, reason = problem
+        return Check(name, "fail", reason if file == name else f"{file}: {reason}")
     try:
         backend = open_backend(path, threads or 1)
     except RuntimeMissing as exc:
