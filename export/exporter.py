@@ -22,7 +22,8 @@ from dae_edge.train.config import TrainConfig
 from dae_edge.train.contract import read_contract
 from dae_edge.train.data import Mnist
 from dae_edge.train.model import count_macs
-from dae_edge.train.sources import IdxSource, Source, golden_picks, pairs, source_from_contract
+from dae_edge.runtime.noise import pairs
+from dae_edge.train.sources import IdxSource, Source, golden_picks, source_from_contract
 
 MIN_CALIBRATION_IMAGES = 32  # fewer and min/max calibration misses the tails of the activations
 GOLDEN_IMAGES = 10  # one noisy test digit per class: enough for a device to check itself quickly

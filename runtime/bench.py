@@ -20,7 +20,7 @@ from dae_edge.runtime.filters import median3
 from dae_edge.runtime.images import write_image
 from dae_edge.runtime.manifest import read_manifest
 from dae_edge.runtime.metrics import psnr, ssim
-from dae_edge.runtime.noise import add_noise
+from dae_edge.runtime.noise import pairs
 
 LATENCY_WARMUP, LATENCY_RUNS = 20, 300
 THROUGHPUT_BATCH, THROUGHPUT_SECONDS = 256, 2.0
@@ -49,7 +49,7 @@ def machine() -> dict:
 def _quality(run, clean: np.ndarray, noise_seed: int) -> dict:
     figures = {}
     for factor in (0.5, *EXTRA_NOISE):
-        noisy = add_noise(clean, factor, noise_seed)
+        noisy = pairs(clean, f"gaussian:{factor:g}", noise_seed)[0]
         out = np.concatenate([run(noisy[i : i + THROUGHPUT_BATCH]) for i in range(0, len(noisy), THROUGHPUT_BATCH)])
         figures[f"psnr_{factor}"] = float(psnr(clean, out).mean())
         if factor == 0.5:
@@ -101,7 +101,7 @@ def _cold_start(model: Path, threads: int, image: Path) -> float:
 def noise_curve(path: Path | None, clean: np.ndarray, noise_seed: int, run=None) -> dict[str, float]:
     """Mean PSNR over CURVE_NOISE factors, of the model at `path` (or `run`, e.g. median3)."""
     run = run or Denoiser.load(path).denoise
-    return {f"{f:g}": float(psnr(clean, run(add_noise(clean, f, noise_seed))).mean()) for f in CURVE_NOISE}
+    return {f"{f:g}": float(psnr(clean, run(pairs(clean, f"gaussian:{f:g}", noise_seed)[0])).mean()) for f in CURVE_NOISE}
 
 
 def large_images(path: Path, clean: np.ndarray, noisy: np.ndarray, log=print) -> dict:
@@ -157,7 +157,7 @@ def bench(models: Path, clean: np.ndarray, threads: list[int], log=print, large:
     """Measure every artifact in `models` (and dae.keras where TensorFlow is installed) on `clean` test digits."""
     manifest = _manifest(models)
     noise_seed = manifest["validation"]["noise_seed"]
-    noisy = add_noise(clean, 0.5, noise_seed)[..., None]
+    noisy = pairs(clean, "gaussian:0.5", noise_seed)[0][..., None]
     rows = _rows(models, manifest, noisy, threads, log, lambda run: _quality(run, clean[..., None], noise_seed))
     large_rows = []
     for entry in manifest["artifacts"] if large else []:

@@ -10,13 +10,11 @@ from dae_edge.runtime.denoiser import Denoiser, geometry
 from dae_edge.runtime.errors import RuntimeMissing
 from dae_edge.runtime.filters import FILTERS
 from dae_edge.runtime.metrics import psnr, ssim
-from dae_edge.runtime.noise import Noise
+from dae_edge.runtime.noise import Noise, pairs
 
 
 def corrupt(images: list[np.ndarray], noise: str, seed: int) -> list[np.ndarray]:
     """Each clean (H, W) image with the model's noise: one seeded draw over a stack of equal sizes, else one per image."""
-    from dae_edge.train.sources import pairs  # numpy only: the one place noisy/clean pairs are made
-
     model = Noise.parse(noise)
     if len({image.shape for image in images}) == 1:
         return list(pairs(np.stack(images)[..., None], model, seed)[0][..., 0])

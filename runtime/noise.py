@@ -75,3 +75,9 @@ class Noise:
             u = rng.random(images.shape, dtype=np.float32)
             noisy = np.where(u < level / 2, 0.0, np.where(u > 1 - level / 2, 1.0, images))
         return np.clip(noisy, 0.0, 1.0).astype(np.float32)
+
+
+def pairs(clean: np.ndarray, noise: Noise | str, seed: int | list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(noisy, clean): the one place noisy/clean pairs are made, for training, export and bench alike."""
+    noise = Noise.parse(noise) if isinstance(noise, str) else noise
+    return noise.apply(clean, seed), clean

@@ -1,7 +1,7 @@
 """Where clean training images come from, without labels: MNIST-style IDX files, or a folder of pictures.
 
-Both sources hand out clean float32 images (N, patch, patch, 1) in [0, 1]; `pairs` corrupts them with
-the model's noise. Train, export and bench all go through these, so calibration, validation and the
+Both sources hand out clean float32 images (N, patch, patch, 1) in [0, 1]; runtime.noise.pairs corrupts
+them with the model's noise. Train, export and bench all go through these, so calibration, validation and the
 golden set come from the data the model was trained on. Numpy and Pillow only: bench runs on devices.
 """
 import hashlib
@@ -16,7 +16,6 @@ from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.images import (ANY_POLARITY, DARK_ON_LIGHT, IMAGE_SUFFIXES, LIGHT_ON_DARK, Invert, is_dark_on_light,
                                      read_image)
 from dae_edge.runtime.inputs import is_our_output
-from dae_edge.runtime.noise import Noise
 from dae_edge.train.data import Mnist, load_mnist, one_per_class, to_float
 
 FOLDER_PATCH = 64  # a folder's default patch: 16 × 16 cells at the bottleneck, room for texture and strokes
@@ -46,12 +45,6 @@ class DataConfig:
             raise ValueError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
         if self.patches_per_epoch < 1 or self.val_patches < 1:
             raise ValueError("--patches-per-epoch and --val-patches must be >= 1")
-
-
-def pairs(clean: np.ndarray, noise: Noise | str, seed: int | list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """(noisy, clean): the one place noisy/clean pairs are made, for training, export and bench alike."""
-    noise = Noise.parse(noise) if isinstance(noise, str) else noise
-    return noise.apply(clean, seed), clean
 
 
 def polarity_of(images: np.ndarray) -> str:

@@ -10,10 +10,11 @@ import numpy as np
 from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.files import ensure_writable_dir, publish, staging_dir
 from dae_edge.runtime.metrics import psnr, ssim
+from dae_edge.runtime.noise import pairs
 from dae_edge.train.config import ARCH_DOWNSAMPLING, TrainConfig
 from dae_edge.train.contract import make_contract
 from dae_edge.train.data import Mnist
-from dae_edge.train.sources import CONTRACT, IdxSource, Source, golden_picks, pairs
+from dae_edge.train.sources import CONTRACT, IdxSource, Source, golden_picks
 
 CHECKPOINT_DIR = ".checkpoint"
 OUTPUTS = ["dae.keras", "config.json", CONTRACT, "history.json", "loss.png", "samples.png", "metrics.json"]
