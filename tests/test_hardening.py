@@ -187,3 +187,22 @@ def test_export_refuses_a_wrong_int8_artifact(exported_copy, mnist, monkeypatch)
         export(exported_copy / "dae.keras", exported_copy, mnist, ExportOptions(int8=True, validation_images=100),
                log=lambda line: None)
     assert {p.name: p.read_bytes() for p in exported_copy.iterdir() if p.is_file()} == before
+
+
+def test_int8_onnx_export_leaves_nothing_in_the_working_folder(tmp_path, exported_dir, monkeypatch):
+    """onnxruntime's shape inference saves a partial model into the working folder when it fails."""
+    import onnxruntime.quantization.shape_inference as shape_inference
+
+    from dae_edge.export.onnx_export import to_onnx_int8
+
+    def failing_pre_process(source, target, **kwargs):
+        Path("sym_shape_infer_temp.onnx").write_bytes(b"partial model")
+        raise RuntimeError("Incomplete symbolic shape inference")
+
+    monkeypatch.setattr(shape_inference, "quant_pre_process", failing_pre_process)
+    user = tmp_path / "user"
+    user.mkdir()
+    monkeypatch.chdir(user)
+    with pytest.raises(RuntimeError, match="Incomplete"):
+        to_onnx_int8(exported_dir / "dae.onnx", tmp_path / "out.onnx", np.zeros((2, 28, 28, 1), np.float32), {})
+    assert list(user.iterdir()) == [] and Path.cwd() == user
