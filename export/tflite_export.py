@@ -27,5 +27,10 @@ def to_tflite(model, path: Path, calibration: np.ndarray | None = None) -> Path:
 
 
 def convert(model, path: Path, precision: str, calibration: np.ndarray | None, metadata: dict[str, str]) -> list[Path]:
-    """The format table's converter: float32, or full-integer int8 calibrated on `calibration`."""
-    return [to_tflite(model, path, calibration if precision == "int8" else None)]
+    """The format table's converter: float32, or full-integer int8 calibrated on `calibration` (from the same
+    function with concatenations split, so that each joined tensor keeps its own int8 scale)."""
+    if precision == "fp32":
+        return [to_tflite(model, path)]
+    from dae_edge.export.int8_graph import split_concatenated_convolutions
+
+    return [to_tflite(split_concatenated_convolutions(model), path, calibration)]
