@@ -138,3 +138,12 @@ def test_a_crashing_converter_is_one_line_and_publishes_nothing(exported_copy, m
     assert result.exit_code == 1
     assert "dae.tflite: conversion failed (RuntimeError: converter crashed)" in result.output
     assert snapshot(exported_copy) == before
+
+
+def test_large_images_run_whole_unless_tiles_keep_clearly_more():
+    from dae_edge.export.exporter import _large_choice
+
+    assert _large_choice({"whole": 24.512, "tiles": 24.518})["large_images"] == "whole"  # a tie: the faster one
+    assert _large_choice({"whole": 17.41, "tiles": 18.88})["large_images"] == "tiles"  # the paper model on digit grids
+    assert _large_choice({"whole": 21.08, "tiles": 20.70})["large_images"] == "whole"
+    assert _large_choice({}) == {"large_images": "whole"}

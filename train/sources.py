@@ -289,6 +289,19 @@ class FolderSource:
     def polarity(self) -> str:
         return polarity_of(self.calibration_images(256, self.seed))
 
+    def large_picture(self, side: int, multiple: int) -> np.ndarray | None:
+        """The largest validation picture's centre, at most `side` pixels across, cut to a multiple of `multiple`."""
+        for image in sorted(self.val_files, key=lambda f: f.width * f.height, reverse=True):
+            pixels = self._read(self.val_root, image)
+            if pixels is None:
+                continue
+            h, w = (min(side, n) // multiple * multiple for n in pixels.shape)
+            if min(h, w) <= self.patch:
+                return None  # no larger than a patch: nothing to learn about large images
+            top, left = (pixels.shape[0] - h) // 2, (pixels.shape[1] - w) // 2
+            return pixels[top : top + h, left : left + w]
+        return None
+
     def skipped_summary(self) -> str | None:
         if not self.skipped:
             return None
