@@ -197,7 +197,7 @@ def format_table(result: dict) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     if "patches" in result:  # a model trained on pictures: speed here, quality at its own noise below
         patch = result["input"].get("patch", "?")
-        lines[-3:] = [f"speed on noisy {patch}×{patch} validation patches: latency at batch 1, throughput at batch "
+        lines[-4:] = [f"speed on noisy {patch}×{patch} validation patches: latency at batch 1, throughput at batch "
                       f"{min(THROUGHPUT_BATCH, result['patches'])}", "",
                       "| file | backend | threads | KB | median ms | p95 ms | patches/s | cold start s |", "|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r['file']} | {r['backend']} | {r['threads'] or 'all'} | {r['bytes'] / 1000:.1f} | "

@@ -38,6 +38,7 @@ def test_train_export_verify_bench_run_on_a_folder(tmp_path, pictures_dir, monke
     manifest = json.loads((m / "manifest.json").read_text())
     assert manifest["contract"] == contract and manifest["input"]["polarity"] == contract["polarity"]
     assert manifest["input"]["patch"] == 64 and manifest["validation"]["from"] == "patches of the validation pictures"
+    assert manifest["validation"]["composite"] == "a 160×124 crop of a validation picture"  # whole vs tiles on a real picture
     golden = np.load(m / "golden.npz")
     assert golden["inputs"].shape == (10, 64, 64, 1) and "labels" not in golden
 
@@ -53,6 +54,8 @@ def test_train_export_verify_bench_run_on_a_folder(tmp_path, pictures_dir, monke
     assert result["own_noise"]["noise"] == "gaussian:0.1-0.5" and result["images"] == 1
     assert {"noisy input", "median 3×3", "Gaussian blur σ=1", "dae.keras", "dae_int8.tflite", "dae_int8.onnx"} <= set(methods)
     assert abs(methods["dae.onnx"]["psnr"] - methods["dae.keras"]["psnr"]) < 1e-3
+    table = bench_module.format_table(result)
+    assert "| median 3×3 |" in table and "64×64 validation patches" in table and "MNIST" not in table
 
     held_out = pictures_dir / "heldout" / "camera.png"
     ran = invoke("run", held_out, "--model", m / "dae_int8.tflite", "--add-noise", 0.3, "--out", tmp_path / "out")
