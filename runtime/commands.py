@@ -38,7 +38,7 @@ def run_command(
     inputs: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", show_default=False)],
     out: Annotated[Optional[Path], typer.Option(help="Folder for the results (default: beside each input).")] = None,
     model: Annotated[Optional[Path], typer.Option(help="A .onnx or .tflite model, or a folder with manifest.json (default: a shipped one).")] = None,
-    model_name: Annotated[Optional[str], typer.Option(help="A shipped model: paper (the reference), unet (stronger) or blind (unknown noise levels); default: see the README.")] = None,
+    model_name: Annotated[Optional[str], typer.Option(help="A shipped model: paper (the reference), unet (stronger), blind (unknown noise levels) or pictures (photographs and scans); default: see the README.")] = None,
     backend: Annotated[BackendChoice, typer.Option(help="Runtime; auto picks int8 TFLite where LiteRT is installed, else ONNX.")] = BackendChoice.auto,
     threads: Annotated[Optional[int], typer.Option(min=1, help="Runtime threads (default: all cores).")] = None,
     invert: Annotated[Invert, typer.Option(help="Invert inputs: auto brings each to the model's polarity (its background) and the result back.")] = Invert.auto,

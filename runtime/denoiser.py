@@ -30,7 +30,7 @@ def shipped_models() -> Path:
     return Path(str(files("dae_edge.models")))
 
 
-SHIPPED = {"paper": "", "unet": "unet", "blind": "blind"}  # shipped model names → folders under shipped_models()
+SHIPPED = {"paper": "", "unet": "unet", "blind": "blind", "pictures": "pictures"}  # model names → folders under shipped_models()
 # unet: 21.14 dB against the paper's 20.40 on the 10,000 test digits, and at batch 1 on this 2-core
 # machine (default threads) 1.45× the paper's latency with int8 TFLite, 1.81× with fp32 ONNX (bench).
 DEFAULT_MODEL = "unet"

@@ -266,7 +266,7 @@ def test_model_name_picks_a_shipped_model(tmp_path):
         written[name] = np.asarray(Image.open(tmp_path / name / "digit0.denoised.png"))
     assert not np.array_equal(written["paper"], written["unet"])
     unknown = runner.invoke(app, ["run", str(image), "--model-name", "vgg"])
-    assert unknown.exit_code == 1 and "--model-name 'vgg': expected one of paper, unet, blind" in unknown.output
+    assert unknown.exit_code == 1 and "--model-name 'vgg': expected one of paper, unet, blind, pictures" in unknown.output
     both = runner.invoke(app, ["run", str(image), "--model-name", "unet", "--model", str(shipped_folder() / "dae.onnx")])
     assert both.exit_code == 1 and "give one" in both.output
 
