@@ -10,7 +10,7 @@ from dae_edge.runtime.demo import demo_command
 from dae_edge.train.cli import train_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Denoise MNIST-style digits on edge devices: train, export, run, verify, demo, bench.")
+                  help="Denoising autoencoders on edge devices: train, export, run, verify, demo, bench.")
 _state = {"debug": False}
 
 

@@ -13,7 +13,7 @@ from dae_edge.runtime.backends import Backend, default_threads, open_backend
 from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.formats import BY_NAME, preferred
 from dae_edge.runtime.manifest import MANIFEST, artifact_entry, check_checksum, read_manifest
-from dae_edge.runtime.images import LIGHT_ON_DARK
+from dae_edge.runtime.images import ANY_POLARITY, LIGHT_ON_DARK
 
 # Pixels per model call (images stacked, or one block with its halo). Measured here on the paper's
 # model: the runtimes need about 1 KB per pixel, and run fastest per pixel on calls of 16k–128k
@@ -128,7 +128,7 @@ class Denoiser:
     geometry: Geometry
     threads: int = 1
     notes: list[str] = field(default_factory=list)  # warnings for the user, such as an unchecked model
-    polarity: str = LIGHT_ON_DARK  # the background the model was trained on (manifest input.polarity)
+    polarity: str = ANY_POLARITY  # the background the model was trained on (manifest input.polarity); unknown: any
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
 
@@ -147,9 +147,10 @@ class Denoiser:
             check_checksum(path, entry)
         elif path.is_file():
             notes.append(f"{path}: unchecked model (no {MANIFEST} beside it lists it): its checksum and golden "
-                         "outputs cannot be verified")
+                         "outputs cannot be verified, and its polarity is unknown (--invert yes|no to choose)")
         backend = open_backend(path)
-        polarity = ((manifest or {}).get("input") or {}).get("polarity", LIGHT_ON_DARK) if entry else LIGHT_ON_DARK
+        # Manifests before format 3 were all MNIST's and said "light on dark"; a bare model's contract is unknown.
+        polarity = ((manifest or {}).get("input") or {}).get("polarity", LIGHT_ON_DARK) if entry else ANY_POLARITY
         return cls(backend, path, entry, geometry(backend, manifest if entry else None, large),
                    threads or default_threads(), notes, polarity)
 

@@ -61,7 +61,7 @@ def _to_gray(image: Image.Image) -> np.ndarray:
     return gray
 
 
-def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = LIGHT_ON_DARK) -> LoadedImage:
+def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = ANY_POLARITY) -> LoadedImage:
     """Load an image file as a model of `polarity` expects it: one channel, [0, 1], inverted where `invert` says."""
     try:
         with warnings.catch_warnings():

@@ -143,6 +143,13 @@ def test_invert_auto_brings_pages_to_a_page_model_and_back(tmp_path, folder_expo
     clean = read_image(page, Invert.no).pixels
     assert psnr(clean, as_is)[0] > 10 and psnr(clean, flipped)[0] > 10  # both in the page's polarity
     assert not np.array_equal(as_is, flipped)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(model / "dae.onnx", bare / "dae.onnx")
+    from dae_edge.runtime.denoiser import Denoiser
+    from dae_edge.runtime.images import ANY_POLARITY
+
+    assert Denoiser.load(bare / "dae.onnx").polarity == ANY_POLARITY  # no contract: nothing about MNIST assumed
     manifest["input"]["polarity"] = "upside down"
     (model / "manifest.json").write_text(json.dumps(manifest))
     bad = invoke("run", page, "--model", model / "dae.onnx", "--out", tmp_path / "bad")

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.images import MAX_PIXELS, Invert, read_image, write_image
+from dae_edge.runtime.images import LIGHT_ON_DARK, MAX_PIXELS, Invert, read_image, write_image
 
 DIGIT = np.zeros((28, 28), np.uint8)
 DIGIT[6:22, 12:16] = 255  # a white "1" on black
@@ -28,7 +28,7 @@ def test_modes_read_as_the_same_digit(tmp_path, mode):
 def test_transparency_lies_on_white_paper(tmp_path):
     ink = np.zeros((28, 28, 4), np.uint8)
     ink[..., 3] = DIGIT  # black ink where the digit is, transparent elsewhere
-    loaded = read_image(save(tmp_path, Image.fromarray(ink, "RGBA")))
+    loaded = read_image(save(tmp_path, Image.fromarray(ink, "RGBA")), Invert.auto, LIGHT_ON_DARK)  # for an MNIST model
     assert loaded.inverted and np.allclose(loaded.pixels, DIGIT / 255.0, atol=1 / 255)
 
 
@@ -43,8 +43,9 @@ def test_16_bit_is_scaled_not_clipped(tmp_path):
 
 def test_dark_on_light_is_inverted_back(tmp_path):
     path = save(tmp_path, Image.fromarray(255 - DIGIT, "L"), "ink.jpg", quality=100)
-    loaded = read_image(path)
+    loaded = read_image(path, Invert.auto, LIGHT_ON_DARK)
     assert loaded.inverted and np.abs(loaded.pixels - DIGIT / 255.0).max() < 0.1
+    assert not read_image(path).inverted  # a model of unknown polarity gets the image as it is
     assert not read_image(path, Invert.no).inverted
     assert read_image(save(tmp_path, Image.fromarray(DIGIT, "L")), Invert.yes).inverted
     out = tmp_path / "out.png"
