@@ -9,6 +9,9 @@ import typer
 
 from dae_edge.runtime.formats import BY_NAME, FORMATS
 from dae_edge.runtime.images import Invert
+from dae_edge.runtime.options import RunOptions
+
+RUN = RunOptions()
 
 
 BackendChoice = Enum("BackendChoice", {"auto": "auto", **{f.name: f.name for f in FORMATS}}, type=str)
@@ -41,11 +44,11 @@ def run_command(
     model_name: Annotated[Optional[str], typer.Option(help="A shipped model: paper (the reference), unet (stronger), blind (unknown noise levels) or pictures (photographs and scans); default: see the README.")] = None,
     backend: Annotated[BackendChoice, typer.Option(help="Runtime; auto picks int8 TFLite where LiteRT is installed, else ONNX.")] = BackendChoice.auto,
     threads: Annotated[Optional[int], typer.Option(min=1, help="Runtime threads (default: all cores).")] = None,
-    invert: Annotated[Invert, typer.Option(help="Invert inputs: auto brings each to the model's polarity (its background) and the result back.")] = Invert.auto,
-    add_noise: Annotated[Optional[float], typer.Option(min=0.0, help="Demo: add Gaussian noise of this factor first.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for --add-noise.")] = 0,
-    compare: Annotated[bool, typer.Option(help="Also write NAME.compare.png: input and result side by side.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing files that dae-edge did not write.")] = False,
+    invert: Annotated[Invert, typer.Option(help="Invert inputs: auto brings each to the model's polarity (its background) and the result back.")] = RUN.invert,
+    add_noise: Annotated[Optional[float], typer.Option(min=0.0, help="Demo: add Gaussian noise of this factor first.")] = RUN.add_noise,
+    seed: Annotated[int, typer.Option(help="Seed for --add-noise.")] = RUN.seed,
+    compare: Annotated[bool, typer.Option(help="Also write NAME.compare.png: input and result side by side.")] = RUN.compare,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing files that dae-edge did not write.")] = RUN.overwrite,
     large: Annotated[LargeChoice, typer.Option(help="Images larger than the training patch: whole, tiles, or auto (what export measured best).")] = LargeChoice.auto,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per input.")] = False,
 ) -> None:
@@ -54,7 +57,7 @@ def run_command(
     from dae_edge.runtime.errors import DaeEdgeError
     from dae_edge.runtime.files import ensure_writable_dir
     from dae_edge.runtime.inputs import expand_inputs
-    from dae_edge.runtime.run import RunOptions, denoise_files
+    from dae_edge.runtime.run import denoise_files
 
     paths = expand_inputs(inputs)
     if out is not None:

@@ -13,7 +13,8 @@ def demo_command(
     from dae_edge.runtime.denoiser import Denoiser, shipped_folder
     from dae_edge.runtime.files import ensure_writable_dir
     from dae_edge.runtime.images import Invert, read_image, write_image
-    from dae_edge.runtime.run import RunOptions, denoise_files
+    from dae_edge.runtime.options import RunOptions
+    from dae_edge.runtime.run import denoise_files
     from dae_edge.runtime.verify import load_golden
 
     ensure_writable_dir(out)

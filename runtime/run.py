@@ -7,8 +7,9 @@ from pathlib import Path
 
 from dae_edge.runtime.denoiser import Denoiser, Progress
 from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.images import Invert, LoadedImage, read_image, side_by_side, write_image
+from dae_edge.runtime.images import LoadedImage, read_image, side_by_side, write_image
 from dae_edge.runtime.inputs import COMPARE_TAG, output_path
+from dae_edge.runtime.options import RunOptions
 from dae_edge.runtime.noise import add_noise
 
 FILES_PER_BATCH = 64
@@ -26,16 +27,6 @@ class Result:
     def to_json(self) -> dict:
         return {"input": str(self.input), "output": self.output and str(self.output),
                 "ms": round(self.ms, 3), "ok": self.error is None, "error": self.error, "note": self.note}
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    out: Path | None = None
-    invert: Invert = Invert.auto
-    add_noise: float | None = None  # demo: corrupt the input first, with this noise factor
-    seed: int = 0
-    compare: bool = False  # also write input and result side by side
-    overwrite: bool = False  # replace files that dae-edge did not write
 
 
 def _load(path: Path, options: RunOptions, polarity: str, inputs: set[Path], taken: dict[Path, Path]) -> tuple[LoadedImage, Path]:

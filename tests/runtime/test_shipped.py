@@ -20,7 +20,8 @@ from dae_edge.runtime.denoiser import SHIPPED, Denoiser, shipped_folder
 from dae_edge.runtime.errors import DaeEdgeError
 from dae_edge.runtime.files import sha256
 from dae_edge.runtime.images import Invert, read_image, written_by_us
-from dae_edge.runtime.run import RunOptions, denoise_files
+from dae_edge.runtime.options import RunOptions
+from dae_edge.runtime.run import denoise_files
 from dae_edge.runtime.verify import verify_folder
 
 runner = CliRunner()
