@@ -77,3 +77,11 @@ def test_mosaic_lays_images_out_in_a_grid():
     assert np.array_equal(grid[0, :2, :3], images[0]) and np.array_equal(grid[0, :2, 3:], images[1])
     assert np.array_equal(grid[0, 2:, :3], images[2]) and np.array_equal(grid[1, 2:, 3:], images[7])
     assert mosaic(images, 1) is images
+
+
+def test_stated_downsampling_matches_each_architecture():
+    from dae_edge.export.keras_model import downsampling_factor
+    from dae_edge.train.config import ARCH_DOWNSAMPLING
+
+    for arch, factor in ARCH_DOWNSAMPLING.items():
+        assert downsampling_factor(build_model(TrainConfig(arch=arch))) == factor, arch
