@@ -180,6 +180,8 @@ def export(model_path: Path, out: Path, data: Mnist | Source | Path | None, opti
 
     manifest: dict = {}  # filled by build(), which publish_set() calls
     publish_set(out, build)
+    if isinstance(source, FolderSource) and source.skipped:
+        log(source.skipped_summary())
     return manifest
 
 
