@@ -63,6 +63,7 @@ def own_noise_quality(models: Path, manifest: dict, clean: list[np.ndarray], noi
 
 
 def format_own_noise(result: dict, what: str) -> list[str]:
+    what = what if result["images"] != 1 else what.rstrip("s")  # "1 validation picture"
     lines = [f"quality at the model's own noise ({result['noise']}, seed {result['noise_seed']}) on {result['images']} "
              f"{what}, whole images", "", "| method | PSNR dB | SSIM |", "|---|---|---|"]
     for name, score in result["methods"].items():
