@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -47,6 +48,22 @@ class DataConfig:
             raise ValueError("--patches-per-epoch and --val-patches must be >= 1")
 
 
+class Source(Protocol):
+    """Clean images in [0, 1], (N, patch, patch, 1) float32, without labels; IdxSource and FolderSource are two."""
+
+    kind: str  # "idx" or "folder", as the contract names it
+    patch: int  # the side of every image handed out
+    fresh_each_epoch: bool  # new images (and so new noise) every epoch
+
+    def train_images(self, epoch: int) -> np.ndarray: ...
+    def validation_images(self, count: int | None = None, seed: int = 0) -> np.ndarray: ...
+    def validation_labels(self, count: int | None = None, seed: int = 0) -> np.ndarray | None: ...
+    def calibration_images(self, count: int, seed: int) -> np.ndarray: ...
+    def available(self) -> tuple[int, int]: ...
+    def polarity(self) -> str: ...
+    def describe(self) -> dict: ...
+
+
 def polarity_of(images: np.ndarray) -> str:
     """Dark on light where most images have a light background (pages), light on dark where most have a dark
     one (MNIST, night skies); "any" for a mix such as photographs, which the runtime then never inverts."""
@@ -67,6 +84,7 @@ class IdxSource:
     """MNIST, or any dataset of square images in IDX form (labels optional): whole images are the patches."""
 
     kind = "idx"
+    fresh_each_epoch = False  # the same images every epoch (the paper's noise is drawn once)
 
     def __init__(self, data: Mnist, path: Path | None, limit: int | None = None):
         self.data, self.path, self.limit = data, path, limit
@@ -78,8 +96,6 @@ class IdxSource:
 
     def train_images(self, epoch: int) -> np.ndarray:
         return to_float(self.data.x_train[: self.limit])
-
-    fresh_each_epoch = False  # the same images every epoch (the paper's noise is drawn once)
 
     def validation_images(self, count: int | None = None, seed: int = 0) -> np.ndarray:
         x = self.data.x_test
@@ -307,9 +323,6 @@ class FolderSource:
             return None
         names = sorted(self.skipped)
         return f"skipped {len(names)} unreadable file{'s' * (len(names) > 1)}: {', '.join(names[:3])}{' …' * (len(names) > 3)}"
-
-
-Source = IdxSource | FolderSource
 
 
 def is_idx_folder(path: Path) -> bool:
