@@ -143,3 +143,15 @@ def test_bad_data_options_are_refused():
     for bad in (dict(patch=0), dict(val_fraction=1.0), dict(val_fraction=0), dict(patches_per_epoch=0)):
         with pytest.raises(ValueError):
             DataConfig(**bad)
+
+
+def test_an_epoch_reads_only_the_pictures_it_draws_from(tmp_path, monkeypatch):
+    """A large folder is never read whole: an epoch of few patches opens at most that many pictures."""
+    for i in range(400):
+        gray(tmp_path, f"d{i // 100}/img{i:03d}.png", (12, 12), seed=i)
+    source = FolderSource.open(tmp_path, DataConfig(patch=8, patches_per_epoch=20), seed=0)
+    reads = []
+    real = sources.read_image
+    monkeypatch.setattr(sources, "read_image", lambda path, *a: reads.append(path) or real(path, *a))
+    assert len(source.train_images(0)) == 20 and 0 < len(reads) <= 20
+    assert len(source.train_files) == 360 and len(source.val_files) == 40
