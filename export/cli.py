@@ -14,6 +14,7 @@ def export_command(
     out: Annotated[Path, typer.Option(help="Folder for the artifacts and manifest.json.")] = Path("models"),
     int8: Annotated[bool, typer.Option("--int8", help="Also write full-integer int8 TFLite and int8 ONNX.")] = False,
     data: Annotated[Optional[Path], typer.Option(help="The training data, where it has moved since training (default: what the model's contract.json names).")] = None,
+    val_data: Annotated[Optional[Path], typer.Option(help="The validation pictures, where they have moved (trained with --val-data).")] = None,
     calibration_images: Annotated[int, typer.Option(help="Noisy training images (or patches) used to calibrate int8.")] = DEFAULT.calibration_images,
     validation_images: Annotated[int, typer.Option(help="Noisy validation images (or patches) each artifact is checked on.")] = DEFAULT.validation_images,
     seed: Annotated[int, typer.Option(help="Seed for picking calibration and validation images.")] = DEFAULT.seed,
@@ -28,7 +29,7 @@ def export_command(
 
     options = ExportOptions(int8, calibration_images, validation_images, seed)
     with output_folder(out):
-        manifest = export(model, out, data, options, log=typer.echo)
+        manifest = export(model, out, data, options, log=typer.echo, val_data=val_data)
     typer.echo(f"\n{'file':18}{'bytes':>9}  {'precision':9}{'max |Δ|':>10}{'mean |Δ|':>10}{'PSNR dB':>9}  (vs Keras on "
                f"{manifest['validation']['images']} noisy {manifest['validation']['from']}, Keras {manifest['artifacts'][0]['validation']['psnr_reference']:.2f} dB)")
     for a in manifest["artifacts"]:

@@ -101,16 +101,17 @@ def _validate(path: Path, precision: str, cases: dict) -> tuple[dict, list[str]]
     return figures, failures
 
 
-def _source(data: Mnist | Source | Path | None, contract: dict) -> Source:
+def _source(data: Mnist | Source | Path | None, contract: dict, val_data: Path | None) -> Source:
     """The training data: as the contract names it, from `data` where it moved, or given as arrays (tests)."""
     if isinstance(data, Mnist):
         return IdxSource(data, None)
     if data is None or isinstance(data, (str, Path)):
-        return source_from_contract(contract, data)
+        return source_from_contract(contract, data, val_data)
     return data
 
 
-def export(model_path: Path, out: Path, data: Mnist | Source | Path | None, options: ExportOptions, log=print) -> dict:
+def export(model_path: Path, out: Path, data: Mnist | Source | Path | None, options: ExportOptions, log=print,
+           val_data: Path | None = None) -> dict:
     """Write the artifacts, golden set and manifest into `out`, or raise and leave `out` as it was.
 
     `data` defaults to the source the model's contract names; it is read only once the model has been checked.
@@ -121,7 +122,7 @@ def export(model_path: Path, out: Path, data: Mnist | Source | Path | None, opti
     contract = read_contract(model_path)
     multiple = downsampling_factor(model)
     check_image_to_image(model, multiple)
-    source = _source(data, contract)
+    source = _source(data, contract, val_data)
     train_count, test_count = source.available()
     if options.calibration_images > train_count:
         raise DaeEdgeError(f"--calibration-images {options.calibration_images} is more than the {train_count} training images")

@@ -124,6 +124,7 @@ def bench_command(
     n: Annotated[int, typer.Option(min=1, max=10000, help="Validation images for quality: MNIST test digits, or whole validation pictures.")] = 10000,
     threads: Annotated[str, typer.Option(help="Comma-separated thread counts to measure.")] = "1,2",
     data: Annotated[Optional[Path], typer.Option(help="The model's training data, where it has moved (default: what its contract names; MNIST from $DAE_EDGE_DATA).")] = None,
+    val_data: Annotated[Optional[Path], typer.Option(help="Its validation pictures, where they have moved (trained with --val-data).")] = None,
     large: Annotated[bool, typer.Option(help="Also measure large images, a fresh process's memory and a busy core (MNIST models).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the table.")] = False,
 ) -> None:
@@ -148,7 +149,7 @@ def bench_command(
     if contract is None:  # exported before contracts: an MNIST model
         source = None
     else:
-        source = source_from_contract(contract, data)
+        source = source_from_contract(contract, data, val_data)
     if isinstance(source, FolderSource):
         pictures = [pixels for _, pixels in source.whole_validation_images(n)]
         patches = source.validation_images(256, contract["noise_seed"])[..., 0]

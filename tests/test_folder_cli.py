@@ -70,11 +70,19 @@ def test_export_finds_moved_data_with_data_and_refuses_other_data(tmp_path, fold
     moved = tmp_path / "moved"
     shutil.copytree(pictures_dir, moved)
     args = ["export", "--model", model / "dae.keras", "--out", model, "--calibration-images", 32, "--validation-images", 8]
-    ok = invoke(*args, "--data", moved / "train")
+    contract = json.loads((model / "contract.json").read_text())
+    contract["data"]["resolved"] = str(tmp_path / "gone")
+    contract["data"]["validation"]["resolved"] = str(tmp_path / "gone too")
+    (model / "contract.json").write_text(json.dumps(contract))
+    missing = invoke(*args)
+    assert missing.exit_code == 1 and "the training folder that contract.json names is not there" in missing.output
+    no_val = invoke(*args, "--data", moved / "train")
+    assert no_val.exit_code == 1 and "the validation folder that contract.json names is not there" in no_val.output
+    ok = invoke(*args, "--data", moved / "train", "--val-data", moved / "heldout")
     assert ok.exit_code == 0, ok.output
     write_pictures(moved / "train", ("coffee",))
     before = (model / "manifest.json").read_bytes()
-    refused = invoke(*args, "--data", moved / "train")
+    refused = invoke(*args, "--data", moved / "train", "--val-data", moved / "heldout")
     assert refused.exit_code == 1 and "not the ones the model was trained on" in refused.output
     assert (model / "manifest.json").read_bytes() == before
 

@@ -213,15 +213,24 @@ class FolderSource:
         return cls(root, train, root, val, config, seed, scan.unreadable, given)
 
     @classmethod
-    def from_contract(cls, data: dict, override: Path | None = None) -> "FolderSource":
-        """The training source as the contract recorded it: same files, same validation files, same patches."""
+    def from_contract(cls, data: dict, override: Path | None = None, val_override: Path | None = None) -> "FolderSource":
+        """The training source as the contract recorded it: same files, same validation files, same patches.
+        `override` and `val_override` say where the training and validation folders are now."""
         root = Path(override) if override is not None else Path(data["resolved"])
+        if override is None and not root.is_dir():
+            raise SourceError(f"{root}: the training folder that contract.json names is not there; "
+                              "pass --data with where it is now")
         scan = scan_folder(root)
         names = [f.name for f in scan.files]
         val_root = Path(data["validation"]["resolved"])
         val_names = data["validation"]["files"]
         if val_root == Path(data["resolved"]):
             val_root = root
+        elif val_override is not None:
+            val_root = Path(val_override)
+        elif not val_root.is_dir():
+            raise SourceError(f"{val_root}: the validation folder that contract.json names is not there; "
+                              "pass --val-data with where it is now")
         if file_list_sha256(names) != data["files_sha256"]:
             raise SourceError(f"{root}: its files are not the ones the model was trained on ({len(names)} now, "
                               f"{data['files']} then); pass --data with the training folder")
@@ -352,11 +361,11 @@ def open_source(path: Path | None, config: DataConfig, seed: int, val_data: Path
     return FolderSource.open(Path(path), config, seed, val_data)
 
 
-def source_from_contract(contract: dict, override: Path | None = None) -> Source:
-    """The source a model was trained on, as its contract names it; `override` points at a moved folder."""
+def source_from_contract(contract: dict, override: Path | None = None, val_override: Path | None = None) -> Source:
+    """The source a model was trained on, as its contract names it; the overrides point at moved folders."""
     data = contract["data"]
     if data["kind"] == "folder":
-        return FolderSource.from_contract(data, override)
+        return FolderSource.from_contract(data, override, val_override)
     path = override if override is not None else (Path(data["resolved"]) if data.get("resolved") else None)
     source = IdxSource.load(path)
     if data.get("images_sha256") not in (None, source.sha256()):
