@@ -135,11 +135,11 @@ def export(model_path: Path, out: Path, data: Mnist | Source | Path | None, opti
     noisy, clean = pairs(source.validation_images(options.validation_images, options.seed), noise, config.val_noise_seed)
     labels = source.validation_labels(options.validation_images, options.seed)
     reference = model.predict(noisy, batch_size=256, verbose=0)
-    cases = {"digits": (noisy, reference, clean)}
+    cases = {"validation images": (noisy, reference, clean)}
     cell, large_description = None, None
     if len(clean) >= COMPOSITE_SIDE**2 or isinstance(source, FolderSource):
         large_noisy, large_clean, cell, large_description = _large_case(source, noise, config.val_noise_seed, noisy, clean, multiple)
-        cases["composite"] = (large_noisy, model.predict(large_noisy, verbose=0), large_clean)
+        cases["large image"] = (large_noisy, model.predict(large_noisy, verbose=0), large_clean)
     model_sha = sha256(model_path)
     radius = receptive_radius(model)
     patch = int(contract["patch"])  # the size of the training images: what tiling cuts to
@@ -161,14 +161,15 @@ def export(model_path: Path, out: Path, data: Mnist | Source | Path | None, opti
             artifacts.append({"file": name, "sha256": sha256(stage / name),
                               "bytes": sum(p.stat().st_size for p in written), "format": fmt.name, "precision": precision,
                               **fmt.load("describe")(stage / name), "accepts": ACCEPTS, "value_range": [0.0, 1.0],
-                              "layout": "NHWC", "validation": figures["digits"], "validation_composite": figures.get("composite"),
+                              "layout": "NHWC", "validation": figures["validation images"], "validation_composite": figures.get("large image"),
                               **_extra_files(written)})
         if failures:
             raise ExportError("validation failed, nothing was published: " + "; ".join(failures))
         large = {}
-        if "composite" in cases:
+        if "large image" in cases:
             geometry = Geometry(tile=patch, multiple=multiple, radius=radius)
-            large = large_image_quality(stage / "dae.onnx", geometry, cases["composite"][0], cases["composite"][2], cell)
+            fp32 = next(a["file"] for a in artifacts if a["precision"] == "fp32")
+            large = large_image_quality(stage / fp32, geometry, cases["large image"][0], cases["large image"][2], cell)
         golden = _golden(labels, noisy, reference, clean, model)
         np.savez_compressed(stage / GOLDEN, **golden)
         manifest.update(_manifest(model_path.name, model_sha, config, contract, options, metadata, large_description, golden, stage / GOLDEN,

@@ -69,7 +69,7 @@ def test_a_perturbed_conversion_is_not_published(exported_copy, mnist, monkeypat
         return convert(model, path, metadata, opset)
 
     monkeypatch.setattr(onnx_export, "to_onnx", perturbed)
-    with pytest.raises(Exception, match=r"dae.onnx on digits: max \|Δ\|"):
+    with pytest.raises(Exception, match=r"dae.onnx on validation images: max \|Δ\|"):
         export(exported_copy / "dae.keras", exported_copy, mnist, ExportOptions(validation_images=50))
     assert snapshot(exported_copy) == before
     assert not [p for p in exported_copy.iterdir() if p.name.startswith(".staging")]

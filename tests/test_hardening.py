@@ -183,7 +183,7 @@ def test_export_refuses_a_wrong_int8_artifact(exported_copy, mnist, monkeypatch)
 
     before = {p.name: p.read_bytes() for p in exported_copy.iterdir() if p.is_file()}
     monkeypatch.setattr(onnx_export, "to_onnx_int8", off_by_a_bias)
-    with pytest.raises(exporter.ExportError, match=r"dae_int8.onnx on digits: mean \|Δ\|"):
+    with pytest.raises(exporter.ExportError, match=r"dae_int8.onnx on validation images: mean \|Δ\|"):
         export(exported_copy / "dae.keras", exported_copy, mnist, ExportOptions(int8=True, validation_images=100),
                log=lambda line: None)
     assert {p.name: p.read_bytes() for p in exported_copy.iterdir() if p.is_file()} == before
