@@ -9,9 +9,9 @@ import typer
 
 from dae_edge.runtime.formats import BY_NAME, FORMATS
 from dae_edge.runtime.images import Invert
-from dae_edge.runtime.options import RunOptions
+from dae_edge.runtime.options import BenchOptions, RunOptions
 
-RUN = RunOptions()
+RUN, BENCH = RunOptions(), BenchOptions()
 
 
 BackendChoice = Enum("BackendChoice", {"auto": "auto", **{f.name: f.name for f in FORMATS}}, type=str)
@@ -121,11 +121,11 @@ def verify_command(
 
 def bench_command(
     models: Annotated[Optional[Path], typer.Option(help="Folder with manifest.json (default: the shipped models).")] = None,
-    n: Annotated[int, typer.Option(min=1, max=10000, help="Validation images for quality: MNIST test digits, or whole validation pictures.")] = 10000,
-    threads: Annotated[str, typer.Option(help="Comma-separated thread counts to measure.")] = "1,2",
+    n: Annotated[int, typer.Option(min=1, max=10000, help="Validation images for quality: MNIST test digits, or whole validation pictures.")] = BENCH.n,
+    threads: Annotated[str, typer.Option(help="Comma-separated thread counts to measure.")] = BENCH.threads,
     data: Annotated[Optional[Path], typer.Option(help="The model's training data, where it has moved (default: what its contract names; MNIST from $DAE_EDGE_DATA).")] = None,
     val_data: Annotated[Optional[Path], typer.Option(help="Its validation pictures, where they have moved (trained with --val-data).")] = None,
-    large: Annotated[bool, typer.Option(help="Also measure large images, a fresh process's memory and a busy core (MNIST models).")] = True,
+    large: Annotated[bool, typer.Option(help="Also measure large images, a fresh process's memory and a busy core (MNIST models).")] = BENCH.large,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the table.")] = False,
 ) -> None:
     """Measure size, quality at the model's own noise beside classical filters, latency, throughput and cold start
