@@ -104,14 +104,26 @@ def noise_curve(path: Path | None, clean: np.ndarray, noise_seed: int, run=None)
     return {f"{f:g}": float(psnr(clean, run(pairs(clean, f"gaussian:{f:g}", noise_seed)[0])).mean()) for f in CURVE_NOISE}
 
 
-def large_images(path: Path, clean: np.ndarray, noisy: np.ndarray, log=print) -> dict:
+def large_images(path: Path, clean: np.ndarray | None, noisy: np.ndarray, log=print) -> dict:
+    """Large images laid out from the noisy images (N, h, w, 1); with `clean` MNIST digits, also the composites' PSNR."""
     from dae_edge.runtime import bench_large
 
-    log(f"large images with {path.name}: composites, 512×512 and 4000×4000, a fresh process, a busy core")
+    log(f"large images with {path.name}: {'composites, ' * (clean is not None)}512×512 and 4000×4000, a fresh process, a busy core")
     batch = noisy[:THROUGHPUT_BATCH, ..., 0]
-    return {"file": path.name, **{f"composite_{k}": v for k, v in bench_large.composite_quality(path, clean, noisy[..., 0]).items()},
+    composites = {} if clean is None else bench_large.composite_quality(path, clean, noisy[..., 0])
+    return {"file": path.name, **{f"composite_{k}": v for k, v in composites.items()},
             **bench_large.large_speed(path, noisy[..., 0]), **bench_large.fresh_process(path, noisy[..., 0]),
             "busy_ips_2": bench_large.busy_throughput(path, batch, 2), "busy_ips_1": bench_large.busy_throughput(path, batch, 1)}
+
+
+def _large_rows(models: Path, manifest: dict, clean: np.ndarray | None, noisy: np.ndarray, log) -> list[dict]:
+    rows = []
+    for entry in manifest["artifacts"]:
+        try:
+            rows.append(large_images(models / entry["file"], clean, noisy, log))
+        except RuntimeMissing as exc:
+            log(f"skipping {entry['file']}: {exc}")
+    return rows
 
 
 def _rows(models: Path, manifest: dict, noisy: np.ndarray, threads: list[int], log, quality=None) -> list[dict]:
@@ -159,12 +171,7 @@ def bench(models: Path, clean: np.ndarray, threads: list[int], log=print, large:
     noise_seed = manifest["validation"]["noise_seed"]
     noisy = pairs(clean, "gaussian:0.5", noise_seed)[0][..., None]
     rows = _rows(models, manifest, noisy, threads, log, lambda run: _quality(run, clean[..., None], noise_seed))
-    large_rows = []
-    for entry in manifest["artifacts"] if large else []:
-        try:
-            large_rows.append(large_images(models / entry["file"], clean, noisy, log))
-        except RuntimeMissing as exc:
-            log(f"skipping {entry['file']}: {exc}")
+    large_rows = _large_rows(models, manifest, clean, noisy, log) if large else []
     model = manifest.get("model", {})
     curve = {"model": noise_curve(models / "dae.onnx", clean, noise_seed), "median3": noise_curve(None, clean, noise_seed, median3)}
     own = own_noise_quality(models, manifest, list(clean), noise_seed, log)
@@ -172,16 +179,18 @@ def bench(models: Path, clean: np.ndarray, threads: list[int], log=print, large:
             "large": large_rows, "curve": curve, "own_noise": own, "input": manifest.get("input", {})}
 
 
-def bench_pictures(models: Path, pictures: list[np.ndarray], patches: np.ndarray, threads: list[int], log=print) -> dict:
+def bench_pictures(models: Path, pictures: list[np.ndarray], patches: np.ndarray, threads: list[int], log=print,
+                   large: bool = True) -> dict:
     """Measure a model trained on pictures: quality on its whole validation `pictures` at its own noise, beside
-    classical filters; speed on noisy validation `patches` (N, patch, patch)."""
+    classical filters; speed on noisy validation `patches` (N, patch, patch), and on large images laid out from them."""
     manifest = _manifest(models)
     noise_seed = manifest["validation"]["noise_seed"]
     noisy = np.stack(corrupt(list(patches), manifest["input"]["noise"], noise_seed))[..., None]
     rows = _rows(models, manifest, noisy, threads, log)
+    large_rows = _large_rows(models, manifest, None, noisy, log) if large else []
     own = own_noise_quality(models, manifest, pictures, noise_seed, log)
     return {"machine": machine(), "images": len(pictures), "noise_seed": noise_seed, "model": manifest.get("model", {}),
-            "rows": rows, "own_noise": own, "input": manifest.get("input", {}), "patches": len(patches)}
+            "rows": rows, "large": large_rows, "own_noise": own, "input": manifest.get("input", {}), "patches": len(patches)}
 
 
 def format_table(result: dict) -> str:
@@ -203,26 +212,13 @@ def format_table(result: dict) -> str:
         lines += [f"| {r['file']} | {r['backend']} | {r['threads'] or 'all'} | {r['bytes'] / 1000:.1f} | "
                   f"{r['latency_ms_median']:.3f} | {r['latency_ms_p95']:.3f} | {r['throughput_ips']:,.0f} | "
                   f"{'–' if r['cold_start_s'] is None else format(r['cold_start_s'], '.2f')} |" for r in result["rows"]]
-        return "\n".join(lines + [""] + format_own_noise(result["own_noise"], "validation pictures"))
+        return "\n".join(lines + _large_table(result) + [""] + format_own_noise(result["own_noise"], "validation pictures"))
     for r in result["rows"]:
         cold = "–" if r["cold_start_s"] is None else f"{r['cold_start_s']:.2f}"
         lines.append(f"| {r['file']} | {r['backend']} | {r['threads'] or 'all'} | {r['bytes'] / 1000:.1f} | "
                      f"{r['psnr_0.5']:.2f} | {r['ssim_0.5']:.4f} | {r['psnr_0.3']:.2f} | {r['psnr_0.7']:.2f} | "
                      f"{r['latency_ms_median']:.3f} | {r['latency_ms_p95']:.3f} | {r['throughput_ips']:,.0f} | {cold} |")
-    if result.get("large"):
-        from dae_edge.runtime.bench_large import SIDES, STRIP
-
-        small, big, strip = SIDES[0], SIDES[-1], f"{STRIP[0]}×{STRIP[1]:,}"
-        lines += ["", f"large images (all cores; default for this model: {result['input'].get('large_images', 'whole')}); "
-                  "composites: 10×10 grids of the same noisy test digits, PSNR per digit", "",
-                  f"| file | PSNR one by one | grid whole | grid tiles | {small}² whole s | {small}² tiles s | {big}² whole s (MP/s) "
-                  f"| {big}² tiles s | fresh run {big}² s, peak MB | {strip} strip s, peak MB | busy core: images/s 2 threads | 1 thread |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in result["large"]:
-            lines.append(f"| {r['file']} | {r['composite_single']:.2f} | {r['composite_whole']:.2f} | {r['composite_tiles']:.2f} | "
-                         f"{r['side0_whole_s']:.3f} | {r['side0_tiles_s']:.3f} | {r['side1_whole_s']:.2f} ({r['side1_whole_mpps']:.1f}) | "
-                         f"{r['side1_tiles_s']:.2f} | {r['large_run_s']:.2f}, {r['large_rss_mb']:.0f} | "
-                         f"{r['strip_run_s']:.2f}, {r['strip_rss_mb']:.0f} | {r['busy_ips_2']:,.0f} | {r['busy_ips_1']:,.0f} |")
+    lines += _large_table(result)
     if result.get("curve"):
         factors = list(result["curve"]["model"])
         lines += ["", "PSNR (dB) over noise factors, fp32 ONNX and a 3×3 median filter", "",
@@ -232,3 +228,26 @@ def format_table(result: dict) -> str:
     if result.get("own_noise"):
         lines += [""] + format_own_noise(result["own_noise"], "test images")
     return "\n".join(lines)
+
+
+def _large_table(result: dict) -> list[str]:
+    """The large-image rows; the composite columns only where digits were measured (MNIST models)."""
+    if not result.get("large"):
+        return []
+    from dae_edge.runtime.bench_large import SIDES, STRIP
+
+    small, big, strip = SIDES[0], SIDES[-1], f"{STRIP[0]}×{STRIP[1]:,}"
+    digits = "composite_single" in result["large"][0]
+    what = ("composites: 10×10 grids of the same noisy test digits, PSNR per digit" if digits
+            else "images laid out from noisy validation patches")
+    lines = ["", f"large images (all cores; default for this model: {result['input'].get('large_images', 'whole')}); {what}", "",
+             f"| file |{' PSNR one by one | grid whole | grid tiles |' * digits} {small}² whole s | {small}² tiles s | "
+             f"{big}² whole s (MP/s) | {big}² tiles s | fresh run {big}² s, peak MB | {strip} strip s, peak MB | "
+             f"busy core: images/s 2 threads | 1 thread |", "|---" * (9 + 3 * digits) + "|"]
+    for r in result["large"]:
+        quality = f" {r['composite_single']:.2f} | {r['composite_whole']:.2f} | {r['composite_tiles']:.2f} |" if digits else ""
+        lines.append(f"| {r['file']} |{quality} {r['side0_whole_s']:.3f} | {r['side0_tiles_s']:.3f} | "
+                     f"{r['side1_whole_s']:.2f} ({r['side1_whole_mpps']:.1f}) | {r['side1_tiles_s']:.2f} | "
+                     f"{r['large_run_s']:.2f}, {r['large_rss_mb']:.0f} | {r['strip_run_s']:.2f}, {r['strip_rss_mb']:.0f} | "
+                     f"{r['busy_ips_2']:,.0f} | {r['busy_ips_1']:,.0f} |")
+    return lines

@@ -65,7 +65,8 @@ def fresh_process(path: Path, noisy: np.ndarray) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for name, shape in (("large", (SIDES[-1], SIDES[-1])), ("strip", STRIP)):
             image = Path(tmp) / f"{name}.png"
-            write_image(image, mosaic(noisy, *shape) if name != "strip" else np.tile(noisy[0, 14], STRIP[1] // 28 + 1)[None, : STRIP[1]])
+            row = noisy[0, noisy.shape[1] // 2]  # a middle row of the first image, repeated along the strip
+            write_image(image, mosaic(noisy, *shape) if name != "strip" else np.tile(row, STRIP[1] // len(row) + 1)[None, : STRIP[1]])
             command = [sys.executable, "-c", REPORT_PEAK, "run", str(image), "--model", str(path), "--large", "whole"]
             began = time.perf_counter()
             done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -125,7 +125,7 @@ def bench_command(
     threads: Annotated[str, typer.Option(help="Comma-separated thread counts to measure.")] = BENCH.threads,
     data: Annotated[Optional[Path], typer.Option(help="The model's training data, where it has moved (default: what its contract names; MNIST from $DAE_EDGE_DATA).")] = None,
     val_data: Annotated[Optional[Path], typer.Option(help="Its validation pictures, where they have moved (trained with --val-data).")] = None,
-    large: Annotated[bool, typer.Option(help="Also measure large images, a fresh process's memory and a busy core (MNIST models).")] = BENCH.large,
+    large: Annotated[bool, typer.Option(help="Also measure large images, a fresh process's memory and a busy core.")] = BENCH.large,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the table.")] = False,
 ) -> None:
     """Measure size, quality at the model's own noise beside classical filters, latency, throughput and cold start
@@ -153,7 +153,7 @@ def bench_command(
     if isinstance(source, FolderSource):
         pictures = [pixels for _, pixels in source.whole_validation_images(n)]
         patches = source.validation_images(256, contract["noise_seed"])[..., 0]
-        result = bench_pictures(folder, pictures, patches, counts, log)
+        result = bench_pictures(folder, pictures, patches, counts, log, large=large)
         if source.skipped:
             log(source.skipped_summary())
     else:

@@ -47,7 +47,7 @@ def test_train_export_verify_bench_run_on_a_folder(tmp_path, pictures_dir, monke
 
     for name, value in [("LATENCY_WARMUP", 1), ("LATENCY_RUNS", 2), ("THROUGHPUT_SECONDS", 0.01), ("COLD_STARTS", 1)]:
         monkeypatch.setattr(bench_module, name, value)
-    benched = invoke("bench", "--models", m, "--threads", 1, "--json")
+    benched = invoke("bench", "--models", m, "--threads", 1, "--json", "--no-large")
     assert benched.exit_code == 0, benched.output
     result = json.loads(benched.stdout)
     methods = result["own_noise"]["methods"]
@@ -162,3 +162,24 @@ def test_invert_auto_brings_pages_to_a_page_model_and_back(tmp_path, folder_expo
     (model / "manifest.json").write_text(json.dumps(manifest))
     bad = invoke("run", page, "--model", model / "dae.onnx", "--out", tmp_path / "bad")
     assert bad.exit_code == 1 and "input.polarity 'upside down'" in bad.output
+
+
+def test_bench_of_a_picture_model_measures_large_images_too(folder_exported_dir, monkeypatch):
+    from dae_edge.runtime import bench as bench_module, bench_large
+    from dae_edge.train.sources import source_from_contract
+
+    for name, value in [("LATENCY_WARMUP", 1), ("LATENCY_RUNS", 2), ("THROUGHPUT_SECONDS", 0.01), ("COLD_STARTS", 1)]:
+        monkeypatch.setattr(bench_module, name, value)
+    monkeypatch.setattr(bench_large, "SIDES", (64, 96))
+    monkeypatch.setattr(bench_large, "STRIP", (1, 3000))
+    manifest = json.loads((folder_exported_dir / "manifest.json").read_text())
+    source = source_from_contract(manifest["contract"])
+    pictures = [pixels for _, pixels in source.whole_validation_images()]
+    result = bench_module.bench_pictures(folder_exported_dir, pictures, source.validation_images(16, 1234)[..., 0], [1],
+                                         log=lambda line: None)
+    assert [r["file"] for r in result["large"]] == [a["file"] for a in manifest["artifacts"]]
+    for row in result["large"]:
+        assert row["side1_whole_s"] > 0 and row["busy_ips_1"] > 0 and "strip_error" not in row and "large_error" not in row
+        assert "composite_single" not in row  # per-digit grids are for digit models
+    table = bench_module.format_table(result)
+    assert "| 64² whole s | 64² tiles s |" in table and "grid whole" not in table and "| median 3×3 |" in table
