@@ -20,6 +20,13 @@ def gray(folder, name, shape, value=None, seed=0):
     return path
 
 
+def count_reads(monkeypatch) -> list:
+    """Paths the folder source reads pixels from, in order, from now on."""
+    reads, real = [], sources.read_image
+    monkeypatch.setattr(sources, "read_image", lambda path, *a: reads.append(path) or real(path, *a))
+    return reads
+
+
 def test_scan_is_recursive_sorted_and_counts_unreadable_files(tmp_path):
     gray(tmp_path, "b.png", (40, 50))
     gray(tmp_path, "sub/deeper/a.jpg", (30, 30))
@@ -90,9 +97,7 @@ def test_patches_are_fresh_each_epoch_reproducible_and_read_each_file_once(tmp_p
     for i in range(6):
         gray(tmp_path, f"img{i}.png", (64, 96), seed=i)
     source = FolderSource.open(tmp_path, DataConfig(patch=16, patches_per_epoch=300), seed=0)
-    reads = []
-    real = sources.read_image
-    monkeypatch.setattr(sources, "read_image", lambda path, *a: reads.append(path.name) or real(path, *a))
+    reads = count_reads(monkeypatch)
     epoch0, epoch1 = source.train_images(0), source.train_images(1)
     assert len(epoch0) == 300 and not np.array_equal(epoch0, epoch1)
     assert len(reads) == len(set(reads[:len(reads) // 2])) * 2 == 2 * len(source.train_files)  # each file once per epoch
@@ -150,8 +155,6 @@ def test_an_epoch_reads_only_the_pictures_it_draws_from(tmp_path, monkeypatch):
     for i in range(400):
         gray(tmp_path, f"d{i // 100}/img{i:03d}.png", (12, 12), seed=i)
     source = FolderSource.open(tmp_path, DataConfig(patch=8, patches_per_epoch=20), seed=0)
-    reads = []
-    real = sources.read_image
-    monkeypatch.setattr(sources, "read_image", lambda path, *a: reads.append(path) or real(path, *a))
+    reads = count_reads(monkeypatch)
     assert len(source.train_images(0)) == 20 and 0 < len(reads) <= 20
     assert len(source.train_files) == 360 and len(source.val_files) == 40
