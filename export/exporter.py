@@ -23,7 +23,7 @@ from dae_edge.train.contract import read_contract
 from dae_edge.train.data import Mnist
 from dae_edge.train.model import count_macs
 from dae_edge.runtime.noise import pairs
-from dae_edge.train.sources import FolderSource, IdxSource, Source, golden_picks, source_from_contract
+from dae_edge.train.sources import IdxSource, Source, golden_picks, source_from_contract
 
 MIN_CALIBRATION_IMAGES = 32  # fewer and min/max calibration misses the tails of the activations
 GOLDEN_IMAGES = 10  # one noisy test digit per class: enough for a device to check itself quickly
@@ -74,13 +74,16 @@ def large_image_quality(path: Path, geometry: Geometry, noisy: np.ndarray, clean
 
 
 def _large_case(source: Source, noise, seed: int, noisy: np.ndarray, clean: np.ndarray,
-                multiple: int) -> tuple[np.ndarray, np.ndarray, int | None, str]:
+                multiple: int) -> tuple[np.ndarray | None, np.ndarray | None, int | None, str | None]:
     """(noisy, clean, cell, description) of one large image: a crop of a validation picture where the source has
-    pictures (a mosaic of unrelated patches would favour tiles cut along its seams), else a grid of small images."""
-    picture = source.large_picture(LARGE_SIDE, multiple) if isinstance(source, FolderSource) else None
+    pictures (a mosaic of unrelated patches would favour tiles cut along its seams), else a grid of small images,
+    else Nones."""
+    picture = source.large_picture(LARGE_SIDE, multiple)
     if picture is not None:
         noisy, whole = pairs(picture[None, ..., None], noise, seed)
         return noisy, whole, None, f"a {picture.shape[1]}×{picture.shape[0]} crop of a validation picture"
+    if len(clean) < COMPOSITE_SIDE**2:
+        return None, None, None, None  # too few validation images for a grid: no large-image check
     return (composite(noisy, COMPOSITE_SIDE, COMPOSITE_SIDE), composite(clean, COMPOSITE_SIDE, COMPOSITE_SIDE), clean.shape[1],
             f"the first {COMPOSITE_SIDE ** 2} as one {COMPOSITE_SIDE}×{COMPOSITE_SIDE} grid")
 
@@ -136,9 +139,8 @@ def export(model_path: Path, out: Path, data: Mnist | Source | Path | None, opti
     labels = source.validation_labels(options.validation_images, options.seed)
     reference = model.predict(noisy, batch_size=256, verbose=0)
     cases = {"validation images": (noisy, reference, clean)}
-    cell, large_description = None, None
-    if len(clean) >= COMPOSITE_SIDE**2 or isinstance(source, FolderSource):
-        large_noisy, large_clean, cell, large_description = _large_case(source, noise, config.val_noise_seed, noisy, clean, multiple)
+    large_noisy, large_clean, cell, large_description = _large_case(source, noise, config.val_noise_seed, noisy, clean, multiple)
+    if large_noisy is not None:
         cases["large image"] = (large_noisy, model.predict(large_noisy, verbose=0), large_clean)
     model_sha = sha256(model_path)
     radius = receptive_radius(model)
@@ -182,8 +184,8 @@ def export(model_path: Path, out: Path, data: Mnist | Source | Path | None, opti
 
     manifest: dict = {}  # filled by build(), which publish_set() calls
     publish_set(out, build)
-    if isinstance(source, FolderSource) and source.skipped:
-        log(source.skipped_summary())
+    if skipped := source.skipped_summary():
+        log(skipped)
     return manifest
 
 

@@ -154,8 +154,8 @@ def bench_command(
         pictures = [pixels for _, pixels in source.whole_validation_images(n)]
         patches = source.validation_images(256, contract["noise_seed"])[..., 0]
         result = bench_pictures(folder, pictures, patches, counts, log, large=large)
-        if source.skipped:
-            log(source.skipped_summary())
+        if skipped := source.skipped_summary():
+            log(skipped)
     else:
         clean = to_float((source.data if source else load_mnist(data)).x_test[:n])[..., 0]
         result = bench(folder, clean, counts, log=log, large=large)

@@ -46,24 +46,18 @@ def train_command(
     except ValueError as exc:
         raise DaeEdgeError(str(exc)) from None
     from dae_edge.runtime.files import output_folder
-    from dae_edge.train.sources import FolderSource, open_source
+    from dae_edge.train.sources import open_source
     from dae_edge.train.training import check_patch, train
 
     source = open_source(data, data_config, seed, val_data, limit)
     check_patch(config, source)  # before --out is created
-    if isinstance(source, FolderSource):
-        what = (f"{source.config.patches_per_epoch} random {source.patch}×{source.patch} patches per epoch from "
-                f"{len(source.train_files)} pictures, validating on {source.config.val_patches} patches of {len(source.val_files)}")
-    else:
-        train_count = min(len(source.data.x_train), limit or len(source.data.x_train))
-        what = f"{train_count} images, validating on {len(source.data.x_test)}"
     with output_folder(out):
-        typer.echo(f"training {arch} on {what}, with {noise} noise, {epochs} epochs → {out}/")
+        typer.echo(f"training {arch} on {source.summary()}, with {noise} noise, {epochs} epochs → {out}/")
         try:
             metrics = train(config, source, out, resume=resume, log=typer.echo)
         except KeyboardInterrupt:
             raise DaeEdgeError(f"interrupted; the last finished epoch is checkpointed: rerun with --resume --out {out}") from None
-    if isinstance(source, FolderSource) and source.skipped:
-        typer.echo(source.skipped_summary(), err=True)  # one line for every file that could not be read
+    if skipped := source.skipped_summary():
+        typer.echo(skipped, err=True)  # one line for every file that could not be read
     typer.echo(f"PSNR noisy {metrics['psnr_noisy']:.2f} dB → denoised {metrics['psnr_denoised']:.2f} dB; "
                f"SSIM {metrics['ssim_noisy']:.3f} → {metrics['ssim_denoised']:.3f}")

@@ -62,6 +62,9 @@ class Source(Protocol):
     def available(self) -> tuple[int, int]: ...
     def polarity(self) -> str: ...
     def describe(self) -> dict: ...
+    def summary(self) -> str: ...  # what training runs on, for its first line
+    def large_picture(self, side: int, multiple: int) -> np.ndarray | None: ...  # a real large image, where there is one
+    def skipped_summary(self) -> str | None: ...  # one line naming files that could not be read
 
 
 def polarity_of(images: np.ndarray) -> str:
@@ -122,6 +125,15 @@ class IdxSource:
                 "images": int(len(self.data.x_train)), "images_sha256": self.sha256(),
                 "validation": {"from": "the IDX test images", "images": int(len(self.data.x_test))},
                 "labels": self.data.y_train is not None, "size": list(self.data.x_train.shape[1:])}
+
+    def summary(self) -> str:
+        return f"{len(self.data.x_train[: self.limit])} images, validating on {len(self.data.x_test)}"
+
+    def large_picture(self, side: int, multiple: int) -> None:
+        return None  # small images only: export lays them out in a grid instead
+
+    def skipped_summary(self) -> None:
+        return None  # IDX files are read whole or refused
 
     def sha256(self) -> str:
         """A hash of the training and test images, so export and bench can tell the same data from other data."""
@@ -326,6 +338,10 @@ class FolderSource:
             top, left = (pixels.shape[0] - h) // 2, (pixels.shape[1] - w) // 2
             return pixels[top : top + h, left : left + w]
         return None
+
+    def summary(self) -> str:
+        return (f"{self.config.patches_per_epoch} random {self.patch}×{self.patch} patches per epoch from "
+                f"{len(self.train_files)} pictures, validating on {self.config.val_patches} patches of {len(self.val_files)}")
 
     def skipped_summary(self) -> str | None:
         if not self.skipped:
