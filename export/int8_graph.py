@@ -44,8 +44,7 @@ def split_concatenated_convolutions(model):
         if not isinstance(layer, convolutions):
             return False
         source = layer._inbound_nodes[0].input_tensors[0]._keras_history.operation
-        return (isinstance(layer, convolutions) and isinstance(source, keras.layers.Concatenate)
-                and uses[id(source.output)] == 1 and source.axis in (-1, 3))
+        return isinstance(source, keras.layers.Concatenate) and uses[id(source.output)] == 1 and source.axis in (-1, 3)
 
     if not any(splittable(layer) for layer in model.layers if layer._inbound_nodes):
         return model
