@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 
-from dae_edge.runtime.backends import open_backend
 from dae_edge.runtime.denoiser import Denoiser, geometry
 from dae_edge.runtime.errors import RuntimeMissing
 from dae_edge.runtime.filters import FILTERS
@@ -49,13 +48,10 @@ def own_noise_quality(models: Path, manifest: dict, clean: list[np.ndarray], noi
         keras = KerasPredict(keras_file)
         denoisers.append((keras_file.name, Denoiser(keras, keras_file, None, geometry(keras, manifest), threads=1)))
     for entry in manifest["artifacts"]:
-        path = models / entry["file"]
         try:
-            open_backend(path)
+            denoisers.append((entry["file"], Denoiser.load(models / entry["file"])))
         except RuntimeMissing as exc:
             log(f"skipping {entry['file']}: {exc}")
-            continue
-        denoisers.append((entry["file"], Denoiser.load(path)))
     for name, denoiser in denoisers:
         log(f"quality of {name} at its own noise ({noise}) on {len(clean)} validation images")
         methods[name] = _scores(clean, denoiser.denoise_list(noisy))
