@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.manifest import artifact_files, read_manifest
+from dae_edge.runtime.manifest import artifact_files, plain_name, read_manifest
 
 VERSIONS = ".versions"
 CURRENT = ".current"
@@ -84,15 +84,13 @@ def publish_set(out: Path, build: Callable[[Path], list[str]]) -> None:
         legacy = _plain_files_of_old_manifest(out)
         stage = Path(tempfile.mkdtemp(dir=versions, prefix=time.strftime("v%Y%m%d-%H%M%S-")))
         try:
-            names = build(stage)
+            names = [plain_name(name, "an exported artifact") for name in build(stage)]
             _fsync_folder(stage)
             _replace_with_link(out / CURRENT, f"{VERSIONS}/{stage.name}")  # the switch
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
         for name in names:
-            if "/" in name or name.startswith("."):
-                raise DaeEdgeError(f"{name}: an artifact must be a plain file name")
             _replace_with_link(out / name, f"{CURRENT}/{name}")
         for path in out.iterdir():  # links of an earlier export to files this one no longer has
             if path.is_symlink() and os.readlink(path).startswith(f"{CURRENT}/") and not path.exists():
