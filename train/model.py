@@ -1,10 +1,9 @@
 """The denoising autoencoders (Keras 3): the paper's reference design and a small U-Net.
 
-Both are fully convolutional with two 2×2 poolings: any height and width divisible by 4 work.
+Both are fully convolutional with two 2×2 poolings: any height and width divisible by 4 work
+(config.ARCH_DOWNSAMPLING states it, and a test checks it against each model built here).
 """
 from dae_edge.train.config import TrainConfig
-
-DOWNSAMPLING = 4  # two 2×2 max-poolings
 
 
 def _paper(config: TrainConfig, inputs, leaky):
