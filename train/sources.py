@@ -252,7 +252,8 @@ class FolderSource:
         if missing:
             raise SourceError(f"{val_root}: validation file {missing[0]} is missing; pass --data with the training folder")
         val = [by_name[n] for n in val_names]
-        train = [f for f in scan.files if f.name not in set(val_names)] if val_root == root else scan.files
+        held = set(val_names)  # once: a folder may hold 100,000 files
+        train = [f for f in scan.files if f.name not in held] if val_root == root else scan.files
         config = DataConfig(patch=data["patch"], val_fraction=data["val_fraction"], pad=data["pad"],
                             patches_per_epoch=data["patches_per_epoch"], val_patches=data["val_patches"])
         return cls(root, train, val_root, val, config, data["seed"], scan.unreadable, data["given"])
