@@ -84,6 +84,16 @@ def exported_dir(tmp_path_factory, trained_dir, mnist) -> Path:
 
 
 @pytest.fixture
+def quick_bench(monkeypatch):
+    """The bench module with its timing loops cut to a few runs: tests check what it measures, not how fast."""
+    from dae_edge.runtime import bench
+
+    for name, value in [("LATENCY_WARMUP", 1), ("LATENCY_RUNS", 3), ("THROUGHPUT_SECONDS", 0.01), ("COLD_STARTS", 1)]:
+        monkeypatch.setattr(bench, name, value)
+    return bench
+
+
+@pytest.fixture
 def exported_copy(tmp_path, exported_dir) -> Path:
     """A private copy of the exported folder, for tests that change it."""
     return Path(shutil.copytree(exported_dir, tmp_path / "models", symlinks=True))  # as cp -a: links stay links

@@ -19,9 +19,7 @@ def invoke(*args: str):
     return runner.invoke(app, [str(a) for a in args])
 
 
-def test_train_export_verify_bench_run_on_a_folder(tmp_path, pictures_dir, monkeypatch):
-    from dae_edge.runtime import bench as bench_module
-
+def test_train_export_verify_bench_run_on_a_folder(tmp_path, pictures_dir, quick_bench):
     m = tmp_path / "m"
     trained = invoke("train", "--data", pictures_dir / "train", "--patch", 64, "--noise", "gaussian:0.1-0.5", "--out", m,
                      "--epochs", 1, "--patches-per-epoch", 64, "--val-patches", 16, "--val-fraction", 0.2)
@@ -45,8 +43,6 @@ def test_train_export_verify_bench_run_on_a_folder(tmp_path, pictures_dir, monke
     verified = invoke("verify", m)
     assert verified.exit_code == 0 and verified.output.count("PASS") >= 4, verified.output
 
-    for name, value in [("LATENCY_WARMUP", 1), ("LATENCY_RUNS", 2), ("THROUGHPUT_SECONDS", 0.01), ("COLD_STARTS", 1)]:
-        monkeypatch.setattr(bench_module, name, value)
     benched = invoke("bench", "--models", m, "--threads", 1, "--json", "--no-large")
     assert benched.exit_code == 0, benched.output
     result = json.loads(benched.stdout)
@@ -54,7 +50,7 @@ def test_train_export_verify_bench_run_on_a_folder(tmp_path, pictures_dir, monke
     assert result["own_noise"]["noise"] == "gaussian:0.1-0.5" and result["images"] == 1
     assert {"noisy input", "median 3×3", "Gaussian blur σ=1", "dae.keras", "dae_int8.tflite", "dae_int8.onnx"} <= set(methods)
     assert abs(methods["dae.onnx"]["psnr"] - methods["dae.keras"]["psnr"]) < 1e-3
-    table = bench_module.format_table(result)
+    table = quick_bench.format_table(result)
     assert "| median 3×3 |" in table and "64×64 validation patches" in table and "MNIST" not in table
 
     held_out = pictures_dir / "heldout" / "camera.png"
@@ -164,12 +160,11 @@ def test_invert_auto_brings_pages_to_a_page_model_and_back(tmp_path, folder_expo
     assert bad.exit_code == 1 and "input.polarity 'upside down'" in bad.output
 
 
-def test_bench_of_a_picture_model_measures_large_images_too(folder_exported_dir, monkeypatch):
-    from dae_edge.runtime import bench as bench_module, bench_large
+def test_bench_of_a_picture_model_measures_large_images_too(folder_exported_dir, quick_bench, monkeypatch):
+    from dae_edge.runtime import bench_large
     from dae_edge.train.sources import source_from_contract
 
-    for name, value in [("LATENCY_WARMUP", 1), ("LATENCY_RUNS", 2), ("THROUGHPUT_SECONDS", 0.01), ("COLD_STARTS", 1)]:
-        monkeypatch.setattr(bench_module, name, value)
+    bench_module = quick_bench
     monkeypatch.setattr(bench_large, "SIDES", (64, 96))
     monkeypatch.setattr(bench_large, "STRIP", (1, 3000))
     manifest = json.loads((folder_exported_dir / "manifest.json").read_text())
