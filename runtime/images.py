@@ -29,24 +29,26 @@ LIGHT_ON_DARK, DARK_ON_LIGHT, ANY_POLARITY = "light on dark", "dark on light", "
 
 @dataclass(frozen=True)
 class LoadedImage:
-    pixels: np.ndarray  # float32 (H, W) in [0, 1], in the model's polarity
+    pixels: np.ndarray  # float32 (H, W), or (H, W, 3) where read as RGB, in [0, 1], in the model's polarity
     inverted: bool  # whether the file was dark on light (and the result must be inverted back)
     frames: int = 1  # frames or pages in the file; only the first is read
+    colour: bool = False  # whether the file had colour (pixels are (H, W) or (H, W, 3) as asked, whatever it had)
 
 
 SOFTWARE = "dae-edge"  # the PNG text tag that marks a file this tool wrote (and may overwrite)
 
 
-def _to_gray(image: Image.Image) -> np.ndarray:
-    """Grayscale float32 in [0, 1]; 16- and 32-bit images are scaled, transparency laid on white paper."""
+def _flatten(image: Image.Image) -> tuple[Image.Image | None, np.ndarray | None]:
+    """Deep (16- and 32-bit, float) images as one float32 channel in [0, 1]; others as an 8-bit L or RGB image,
+    palettes expanded and transparency laid on white paper."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        return np.asarray(image, dtype=np.float32) / 65535.0
+        return None, np.asarray(image, dtype=np.float32) / 65535.0
     if image.mode == "I":
         values = np.asarray(image, dtype=np.float64)
         top = 255.0 if values.max() <= 255 else 65535.0
-        return np.clip(values / top, 0, 1).astype(np.float32)
+        return None, np.clip(values / top, 0, 1).astype(np.float32)
     if image.mode == "F":
-        return np.clip(np.asarray(image, dtype=np.float32), 0, 1)
+        return None, np.clip(np.asarray(image, dtype=np.float32), 0, 1)
     if image.mode == "P":
         image = image.convert("RGBA")
     if image.mode in ("LA", "RGBA", "PA", "La", "RGBa"):
@@ -55,14 +57,38 @@ def _to_gray(image: Image.Image) -> np.ndarray:
         if low == high:  # uniform transparency says nothing about the picture: ignore it
             image = rgba.convert("RGB")
         else:  # transparent parts are the paper the picture lies on
-            image = Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), rgba)
-    gray = np.asarray(image if image.mode == "L" else image.convert("L"), dtype=np.float32)
+            image = Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    return (image if image.mode in ("L", "RGB") else image.convert("RGB")), None
+
+
+def _to_gray(image: Image.Image) -> np.ndarray:
+    """Grayscale float32 in [0, 1]; 16- and 32-bit images are scaled, transparency laid on white paper."""
+    flat, deep = _flatten(image)
+    if deep is not None:
+        return deep
+    gray = np.asarray(flat if flat.mode == "L" else flat.convert("L"), dtype=np.float32)
     gray /= 255.0
     return gray
 
 
-def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = ANY_POLARITY) -> LoadedImage:
-    """Load an image file as a model of `polarity` expects it: one channel, [0, 1], inverted where `invert` says."""
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    """RGB float32 (H, W, 3) in [0, 1]; a grey image has three equal channels."""
+    flat, deep = _flatten(image)
+    if deep is not None:
+        return np.repeat(deep[..., None], 3, axis=2)
+    rgb = np.asarray(flat.convert("RGB") if flat.mode != "RGB" else flat, dtype=np.float32)
+    rgb /= 255.0
+    return rgb
+
+
+def is_colour(image: Image.Image) -> bool:
+    """Whether a file's pixels have colour: RGB-like modes and palettes (a grey image saved as RGB counts as colour)."""
+    return image.mode not in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = ANY_POLARITY, channels: int = 1) -> LoadedImage:
+    """Load an image file as a model of `polarity` expects it: one channel (or `channels` 3: RGB), [0, 1],
+    inverted where `invert` says."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -70,7 +96,8 @@ def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = ANY_POL
                 if image.width * image.height > MAX_PIXELS:
                     raise DaeEdgeError(f"{path}: {image.width}×{image.height} is above the limit of {MAX_PIXELS:,} pixels")
                 frames = getattr(image, "n_frames", 1)
-                gray = _to_gray(ImageOps.exif_transpose(image))
+                colour = is_colour(image)
+                gray = (_to_rgb if channels == 3 else _to_gray)(ImageOps.exif_transpose(image))
     except FileNotFoundError:
         raise DaeEdgeError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -84,7 +111,7 @@ def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = ANY_POL
     inverted = invert == Invert.yes or (invert == Invert.auto and needs_inversion(gray, polarity))
     if inverted:
         np.subtract(1.0, gray, out=gray)
-    return LoadedImage(gray, inverted, frames)
+    return LoadedImage(gray, inverted, frames, colour)
 
 
 def is_dark_on_light(gray: np.ndarray) -> bool:

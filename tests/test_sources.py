@@ -23,7 +23,7 @@ def gray(folder, name, shape, value=None, seed=0):
 def count_reads(monkeypatch) -> list:
     """Paths the folder source reads pixels from, in order, from now on."""
     reads, real = [], sources.read_image
-    monkeypatch.setattr(sources, "read_image", lambda path, *a: reads.append(path) or real(path, *a))
+    monkeypatch.setattr(sources, "read_image", lambda path, *a, **k: reads.append(path) or real(path, *a, **k))
     return reads
 
 

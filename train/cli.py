@@ -20,6 +20,10 @@ def train_command(
     val_fraction: Annotated[float, typer.Option(help="Share of a folder's files held out for validation (by file, seeded).")] = DATA.val_fraction,
     patches_per_epoch: Annotated[int, typer.Option(help="Random patches drawn afresh for each epoch (folders).")] = DATA.patches_per_epoch,
     val_patches: Annotated[int, typer.Option(help="Fixed validation patches cut from the validation files (folders).")] = DATA.val_patches,
+    channels: Annotated[int, typer.Option(help="1: grey; 3: colour (RGB), grey pictures as three equal channels (folders).")] = DATA.channels,
+    grey_share: Annotated[float, typer.Option(help="Colour models: share of the patches turned grey, so grey pictures are learnt too.")] = DEFAULT.grey_share,
+    loss: Annotated[str, typer.Option(help="bce (the paper's) or mse.")] = DEFAULT.loss,
+    filters: Annotated[int, typer.Option(help="Width of the network's first layers (32: the paper's).")] = DEFAULT.filters,
     out: Annotated[Path, typer.Option(help="Folder for the model, history, plots and metrics.")] = Path("models"),
     arch: Annotated[str, typer.Option(help=f"Network: {', '.join(ARCHS)} (the paper's DAE, or the stronger U-Net).")] = DEFAULT.arch,
     noise: Annotated[str, typer.Option(help="Noise to remove: gaussian:0.5, gaussian:0.1-0.8 (blind), poisson:PEAK, saltpepper:FRACTION.")] = DEFAULT.noise,
@@ -40,9 +44,10 @@ def train_command(
     require_training_stack("train")
     try:
         config = TrainConfig(arch=arch, noise=noise, fresh_noise=fresh_noise, mosaic=mosaic, epochs=epochs, batch_size=batch_size,
-                             learning_rate=learning_rate, lr_schedule=lr_schedule, limit=limit, seed=seed)
+                             learning_rate=learning_rate, lr_schedule=lr_schedule, limit=limit, seed=seed,
+                             loss=loss, grey_share=grey_share, filters=filters)
         data_config = DataConfig(patch=patch, val_fraction=val_fraction, pad=pad, patches_per_epoch=patches_per_epoch,
-                                 val_patches=val_patches)
+                                 val_patches=val_patches, channels=channels)
     except ValueError as exc:
         raise DaeEdgeError(str(exc)) from None
     from dae_edge.runtime.files import output_folder

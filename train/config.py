@@ -5,8 +5,9 @@ from dataclasses import asdict, dataclass, fields
 
 from dae_edge.runtime.noise import Noise
 
-ARCH_DOWNSAMPLING = {"paper": 4, "unet": 4}  # each architecture train/model.py builds, and how much it pools
+ARCH_DOWNSAMPLING = {"paper": 4, "unet": 4, "photo": 8}  # each architecture train/model.py builds, and how much it pools
 ARCHS = tuple(ARCH_DOWNSAMPLING)
+LOSSES = ("bce", "mse")
 
 
 @dataclass(frozen=True)
@@ -15,11 +16,13 @@ class TrainConfig:
     arch: str = "paper"  # the paper's DAE; "unet" is the stronger one (train/model.py)
     filters: int = 32  # 32 filters per layer give the reference's 37,601 parameters
     leaky_slope: float = 0.2  # the reference's LeakyReLU slope; Keras 3 defaults to 0.3
+    loss: str = "bce"  # the reference's binary cross-entropy; "mse" for the photo model's residual output
     # Data and noise.
     noise: str = "gaussian:0.5"  # x + 0.5·N(0, 1), clipped: the reference corruption
     fresh_noise: bool = False  # the reference draws its training noise once; fresh draws each epoch augment
     mosaic: int = 1  # train on side × side mosaics of digits; 1 (the reference) trains on single digits
     limit: int | None = None  # first N training images; None trains on all 60,000
+    grey_share: float = 0.0  # colour models: this share of the patches turned grey (equal channels, equal noise)
     # Optimisation.
     epochs: int = 25  # the reference schedule; validation loss has flattened by then
     batch_size: int = 64  # the reference batch size
@@ -45,6 +48,10 @@ class TrainConfig:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
         if self.mosaic < 1:
             raise ValueError(f"mosaic must be >= 1, got {self.mosaic}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"--loss {self.loss!r}: expected one of {', '.join(LOSSES)}")
+        if not 0 <= self.grey_share <= 1:
+            raise ValueError(f"--grey-share must be between 0 and 1, got {self.grey_share}")
         if self.filters < 1:
             raise ValueError(f"filters must be >= 1, got {self.filters}")
 

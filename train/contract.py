@@ -16,7 +16,7 @@ def make_contract(config: TrainConfig, source: Source) -> dict:
         "data": source.describe(),
         "patch": source.patch,
         "downsampling": ARCH_DOWNSAMPLING[config.arch],
-        "channels": 1,
+        "channels": source.channels,
         "value_range": [0.0, 1.0],
         "polarity": source.polarity(),
         "noise": config.noise,

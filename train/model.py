@@ -43,7 +43,38 @@ def _unet(config: TrainConfig, inputs, leaky):
     return layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="denoised")(x)
 
 
-ARCHITECTURES = {"paper": _paper, "unet": _unet}
+def _photo(config: TrainConfig, inputs, leaky):
+    """A residual U-Net for photographs: it predicts the noise and subtracts it, and works at 1/2, 1/4 and 1/8
+    resolution, with f, 2f and 4f channels (f = config.filters).
+
+    The first layer is a 2×2 stride-2 convolution (a pixel-unshuffle and a 1×1 convolution, as in FFDNet) and
+    the last a 2×2 stride-2 transposed one (back to full resolution): nothing runs at full resolution but the
+    residual sum. Width sits at 1/8, where a channel costs 1/64 of one at full size, and its 3×3 convolutions
+    reach far (the receptive field spans about 100 pixels). Skips are sums, not concatenations, so every
+    int8 tensor keeps a scale of its own. ReLU and a clip to [0, 1]: int8-friendly throughout.
+    22,976 MACs per pixel at f = 32 with three channels.
+    """
+    from keras import layers
+
+    f = config.filters
+    relu = layers.ReLU
+    conv = lambda width, name: layers.Conv2D(width, 3, padding="same", activation="relu", name=name)  # noqa: E731
+    down = lambda width, name: layers.Conv2D(width, 2, strides=2, activation="relu", name=name)  # noqa: E731
+    up = lambda width, name: layers.Conv2DTranspose(width, 2, strides=2, name=name)  # noqa: E731
+    e1 = conv(f, "enc1")(down(f, "unshuffle")(inputs))  # 1/2
+    e2 = conv(2 * f, "enc2")(down(2 * f, "down2")(e1))  # 1/4
+    x = down(4 * f, "down3")(e2)  # 1/8
+    for i in range(3):
+        x = conv(4 * f, f"mid{i + 1}")(x)
+    x = relu()(layers.Add(name="skip4")([up(2 * f, "up4")(x), e2]))
+    x = conv(2 * f, "dec4b")(conv(2 * f, "dec4a")(x))
+    x = relu()(layers.Add(name="skip2")([up(f, "up2")(x), e1]))
+    x = conv(f, "dec2b")(conv(f, "dec2a")(x))
+    residual = up(inputs.shape[-1], "shuffle")(x)
+    return layers.ReLU(max_value=1.0, name="denoised")(layers.Add(name="residual")([inputs, residual]))
+
+
+ARCHITECTURES = {"paper": _paper, "unet": _unet, "photo": _photo}
 
 
 def build_model(config: TrainConfig = TrainConfig(), input_shape: tuple = (None, None, 1)):
@@ -78,7 +109,8 @@ LR_FLOOR = 0.02
 def compile_model(model, config: TrainConfig) -> None:
     import keras
 
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="binary_crossentropy")
+    loss = {"bce": "binary_crossentropy", "mse": "mean_squared_error"}[config.loss]
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
 
 
 def count_macs(model, height: int = 28, width: int = 28) -> int:
@@ -86,7 +118,7 @@ def count_macs(model, height: int = 28, width: int = 28) -> int:
     convolution, per input pixel of a transposed one; pooling, activations and joins are free."""
     from keras import layers
 
-    fixed = build_model_like(model, (height, width, 1))
+    fixed = build_model_like(model, (height, width, model.input_shape[-1]))
     total = 0
     for layer in fixed.layers:
         if isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)):

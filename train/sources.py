@@ -38,6 +38,7 @@ class DataConfig:
     pad: bool = True  # images smaller than a patch are padded (edge values); False refuses them
     patches_per_epoch: int = 6400  # random patches drawn afresh for every epoch
     val_patches: int = 256  # fixed validation patches, cut from the validation files with the validation seed
+    channels: int = 1  # 1: grey (every picture turned grey); 3: RGB (grey pictures as three equal channels)
 
     def __post_init__(self) -> None:
         if self.patch is not None and self.patch < 1:
@@ -46,13 +47,16 @@ class DataConfig:
             raise ValueError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
         if self.patches_per_epoch < 1 or self.val_patches < 1:
             raise ValueError("--patches-per-epoch and --val-patches must be >= 1")
+        if self.channels not in (1, 3):
+            raise ValueError(f"--channels must be 1 (grey) or 3 (colour), got {self.channels}")
 
 
 class Source(Protocol):
-    """Clean images in [0, 1], (N, patch, patch, 1) float32, without labels; IdxSource and FolderSource are two."""
+    """Clean images in [0, 1], (N, patch, patch, channels) float32, without labels; IdxSource and FolderSource are two."""
 
     kind: str  # "idx" or "folder", as the contract names it
     patch: int  # the side of every image handed out
+    channels: int  # 1 (grey) or 3 (RGB)
     fresh_each_epoch: bool  # new images (and so new noise) every epoch
 
     def train_images(self, epoch: int) -> np.ndarray: ...
@@ -87,6 +91,7 @@ class IdxSource:
     """MNIST, or any dataset of square images in IDX form (labels optional): whole images are the patches."""
 
     kind = "idx"
+    channels = 1
     fresh_each_epoch = False  # the same images every epoch (the paper's noise is drawn once)
 
     def __init__(self, data: Mnist, path: Path | None, limit: int | None = None):
@@ -195,6 +200,7 @@ class FolderSource:
         self.root, self.train_files, self.val_root, self.val_files = root, train, val_root, val
         self.config, self.seed, self.unreadable, self.given = config, seed, unreadable, given
         self.patch = config.patch or FOLDER_PATCH
+        self.channels = config.channels
         self.skipped: set[str] = set(unreadable)
         small = [f for f in train + val if min(f.width, f.height) < self.patch]
         if small and not config.pad:
@@ -255,7 +261,8 @@ class FolderSource:
         held = set(val_names)  # once: a folder may hold 100,000 files
         train = [f for f in scan.files if f.name not in held] if val_root == root else scan.files
         config = DataConfig(patch=data["patch"], val_fraction=data["val_fraction"], pad=data["pad"],
-                            patches_per_epoch=data["patches_per_epoch"], val_patches=data["val_patches"])
+                            patches_per_epoch=data["patches_per_epoch"], val_patches=data["val_patches"],
+                            channels=data.get("channels", 1))
         return cls(root, train, val_root, val, config, data["seed"], scan.unreadable, data["given"])
 
     def describe(self) -> dict:
@@ -265,7 +272,7 @@ class FolderSource:
                 "files": len(names), "files_sha256": file_list_sha256(names), "unreadable": len(self.unreadable),
                 "patch": self.patch, "pad": self.config.pad, "val_fraction": self.config.val_fraction,
                 "patches_per_epoch": self.config.patches_per_epoch, "val_patches": self.config.val_patches,
-                "seed": self.seed, "given": self.given,
+                "channels": self.channels, "seed": self.seed, "given": self.given,
                 "validation": {"from": "--val-data" if self.val_root != self.root else "split of --data by file",
                                "resolved": str(self.val_root.resolve()), "files": [f.name for f in self.val_files]}}
 
@@ -274,21 +281,23 @@ class FolderSource:
 
     def _read(self, root: Path, image: ImageFile) -> np.ndarray | None:
         try:
-            pixels = read_image(root / image.name, Invert.no).pixels
+            pixels = read_image(root / image.name, Invert.no, channels=self.channels).pixels
         except DaeEdgeError:
             self.skipped.add(image.name)
             return None
-        short = self.patch - min(pixels.shape)
+        if pixels.ndim == 2:
+            pixels = pixels[..., None]
+        short = self.patch - min(pixels.shape[:2])
         if short > 0:  # only reached with padding on: the constructor refuses small images otherwise
             pad_h, pad_w = max(self.patch - pixels.shape[0], 0), max(self.patch - pixels.shape[1], 0)
-            pixels = np.pad(pixels, ((0, pad_h), (0, pad_w)), mode="edge")
-        return pixels
+            pixels = np.pad(pixels, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+        return pixels  # (H, W, channels)
 
     def _patches(self, root: Path, files: list[ImageFile], count: int, rng: np.random.Generator) -> np.ndarray:
         """`count` random patches: files drawn in proportion to their area, each file read once per call."""
         area = np.array([max(f.width, self.patch) * max(f.height, self.patch) for f in files], dtype=np.float64)
         owners = np.sort(rng.choice(len(files), count, p=area / area.sum()))
-        out = np.zeros((count, self.patch, self.patch, 1), np.float32)
+        out = np.zeros((count, self.patch, self.patch, self.channels), np.float32)
         filled = 0
         for index in np.unique(owners):
             n = int((owners == index).sum())
@@ -298,7 +307,7 @@ class FolderSource:
             for _ in range(n):
                 y = rng.integers(0, pixels.shape[0] - self.patch + 1)
                 x = rng.integers(0, pixels.shape[1] - self.patch + 1)
-                out[filled, ..., 0] = pixels[y : y + self.patch, x : x + self.patch]
+                out[filled] = pixels[y : y + self.patch, x : x + self.patch]
                 filled += 1
         if filled == 0:
             raise SourceError(f"{root}: none of the images could be read; check the files")
@@ -322,7 +331,7 @@ class FolderSource:
         for image in self.val_files[:limit]:
             pixels = self._read(self.val_root, image)
             if pixels is not None:
-                yield image.name, pixels
+                yield image.name, pixels if self.channels == 3 else pixels[..., 0]
 
     def polarity(self) -> str:
         return polarity_of(self.calibration_images(256, self.seed))
@@ -333,15 +342,16 @@ class FolderSource:
             pixels = self._read(self.val_root, image)
             if pixels is None:
                 continue
-            h, w = (min(side, n) // multiple * multiple for n in pixels.shape)
+            h, w = (min(side, n) // multiple * multiple for n in pixels.shape[:2])
             if min(h, w) <= self.patch:
                 return None  # no larger than a patch: nothing to learn about large images
             top, left = (pixels.shape[0] - h) // 2, (pixels.shape[1] - w) // 2
-            return pixels[top : top + h, left : left + w]
+            crop = pixels[top : top + h, left : left + w]
+            return crop if self.channels == 3 else crop[..., 0]
         return None
 
     def summary(self) -> str:
-        return (f"{self.config.patches_per_epoch} random {self.patch}×{self.patch} patches per epoch from "
+        return (f"{self.config.patches_per_epoch} random {self.patch}×{self.patch} {'RGB' if self.channels == 3 else 'grey'} patches per epoch from "
                 f"{len(self.train_files)} pictures, validating on {self.config.val_patches} patches of {len(self.val_files)}")
 
     def skipped_summary(self) -> str | None:

@@ -71,6 +71,17 @@ def mosaic(images: np.ndarray, side: int) -> np.ndarray:
     return grid.reshape(k, side * h, side * w, c)
 
 
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's convert("L")
+
+
+def grey_share(clean: np.ndarray, share: float, seed: list[int]) -> np.ndarray:
+    """Turn a seeded `share` of RGB patches grey, in place (three equal channels); returns which ones."""
+    picks = np.random.default_rng(seed).random(len(clean)) < share if clean.shape[-1] == 3 else np.zeros(len(clean), bool)
+    if picks.any():
+        clean[picks] = (clean[picks] @ LUMA)[..., None]
+    return picks
+
+
 def quality_metrics(clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray) -> dict:
     """Mean per-image PSNR and SSIM against the clean images, for the noisy input and the output."""
     return {
@@ -118,7 +129,7 @@ def train(
         model, start, history = _load_checkpoint(checkpoint, config, contract)
         log(f"resuming after epoch {start}/{config.epochs}")
     else:
-        model, start, history = build_model(config), 0, {"loss": [], "val_loss": []}
+        model, start, history = build_model(config, (None, None, source.channels)), 0, {"loss": [], "val_loss": []}
         compile_model(model, config)
 
     for epoch in range(start, config.epochs):
@@ -128,7 +139,9 @@ def train(
             model.optimizer.learning_rate.assign(learning_rate(config, epoch))
         if source.fresh_each_epoch and epoch > 0:
             x_train = source.train_images(epoch)
+        picks = grey_share(x_train, config.grey_share, [config.seed, epoch, 3])
         noisy = pairs(x_train, noise, [config.seed, epoch])[0] if noisy_train is None else noisy_train
+        noisy[picks] = noisy[picks][..., :1]  # a grey picture's noise is the same in every channel
         side = config.mosaic
         fit = model.fit(
             mosaic(noisy[order], side), mosaic(x_train[order], side), batch_size=max(config.batch_size // side**2, 1), epochs=1,
