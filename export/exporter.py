@@ -1,35 +1,38 @@
 """The export orchestrator: convert, validate against Keras, and publish only what passed."""
 import json
-from dataclasses import replace
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
+from dae_edge.core.contract import read_contract
+from dae_edge.core.errors import DaeEdgeError
+from dae_edge.core.files import ensure_writable_dir, sha256
+from dae_edge.core.grids import grids
+from dae_edge.core.noise import Noise, pairs
+from dae_edge.core.data import source_from_contract
+from dae_edge.core.sources import Source, golden_picks
+from dae_edge.export.converters import CONVERTERS
+from dae_edge.export.keras_model import check_keras_model, downsampling_factor, load_keras_model, receptive_radius
+from dae_edge.export.large_choice import large_choice, whole_and_tiles
 from dae_edge.export.options import ExportOptions
-from dae_edge.export.keras_model import check_image_to_image, downsampling_factor, load_keras_model, receptive_radius
 from dae_edge.export.publish import publish_set
 from dae_edge.runtime.backends import open_backend
-from dae_edge.runtime.denoiser import LARGE_MODES, Denoiser, Geometry
-from dae_edge.runtime.metrics import psnr
-from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.files import ensure_writable_dir, sha256
-from dae_edge.runtime.grids import cells, mosaic
 from dae_edge.runtime.formats import FORMATS, Format
-from dae_edge.runtime.manifest import FORMAT_VERSION, GOLDEN, MANIFEST, artifact_files
-from dae_edge.runtime.tolerances import FP32_MAX_ABS, INT8_MEAN_ABS, INT8_PSNR_DROP_DB, agreement
+from dae_edge.runtime.manifest import FORMAT_VERSION, GOLDEN, MANIFEST, artifact_files, validate as validate_manifest
+from dae_edge.runtime.precision import TOLERANCES, Precision
+from dae_edge.runtime.verify import Case, validate
 from dae_edge.train.config import TrainConfig
-from dae_edge.train.contract import read_contract
-from dae_edge.train.data import Mnist
 from dae_edge.train.model import count_macs
-from dae_edge.runtime.noise import pairs
-from dae_edge.train.sources import IdxSource, Source, golden_picks, source_from_contract
 
 MIN_CALIBRATION_IMAGES = 32  # fewer and min/max calibration misses the tails of the activations
 GOLDEN_IMAGES = 10  # one noisy test digit per class: enough for a device to check itself quickly
 COMPOSITE_SIDE = 10  # validation digits laid out 10 × 10: the artifacts must hold on whole images too
-TILES_MARGIN_DB = 0.05  # tiles must keep this much more PSNR than one pass to be worth their time
 LARGE_SIDE = 320  # a picture source's large validation image: a crop of at most this side
+# Every exported format takes any batch, height and width (sizes that divide by `multiple_of`):
+# tf2onnx writes symbolic dimensions, and LiteRT resizes its input with resize_tensor_input.
+ACCEPTS = {"batch": "any", "height": "any multiple of multiple_of", "width": "any multiple of multiple_of"}
 
 
 class ExportError(DaeEdgeError):
@@ -55,157 +58,129 @@ def check_options(options: ExportOptions) -> None:
         raise DaeEdgeError("--validation-images must be at least 1")
 
 
-def composite(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """The first rows·cols images (N, h, w, 1) as one (1, rows·h, cols·w, 1) image."""
-    _, h, w, _ = images.shape
-    return mosaic(images[: rows * cols, ..., 0], rows * h, cols * w)[None, ..., None]
+@dataclass(frozen=True)
+class Checks:
+    """What every artifact is validated on: named cases, and how the large one was made."""
+
+    cases: dict[str, Case]
+    large: str | None  # a description of the large image, where there is one
+    cell: int | None  # the side of its cells where it is a grid of small images (PSNR per cell)
 
 
-def large_image_quality(path: Path, geometry: Geometry, noisy: np.ndarray, clean: np.ndarray, cell: int | None) -> dict[str, float]:
-    """PSNR of a large image run whole and in overlapping tiles, with the runtime's code: the mean over its
-    `cell`-sized cells (a composite of small images), or over the whole picture where `cell` is None."""
-    figures, size = {}, cell or clean.shape[1]
-    for mode in LARGE_MODES:
-        denoiser = Denoiser(open_backend(path), path, None, replace(geometry, large=mode), threads=1)
-        output = denoiser.denoise(noisy)
-        figures[mode] = float(psnr(cells(clean[0, ..., 0], size, size), cells(output[0, ..., 0], size, size)).mean()) \
-            if cell else float(psnr(clean, output)[0])
-    return figures
-
-
-def _large_case(source: Source, noise, seed: int, noisy: np.ndarray, clean: np.ndarray,
-                multiple: int) -> tuple[np.ndarray | None, np.ndarray | None, int | None, str | None]:
-    """(noisy, clean, cell, description) of one large image: a crop of a validation picture where the source has
-    pictures (a mosaic of unrelated patches would favour tiles cut along its seams), else a grid of small images,
-    else Nones."""
+def validation_checks(model, source: Source, noise: Noise, seed: int, noisy: np.ndarray, clean: np.ndarray,
+                      multiple: int) -> Checks:
+    """The validation images, and one large image: a crop of a validation picture where the source has pictures
+    (a mosaic of unrelated patches would favour tiles cut along its seams), else a grid of small images."""
+    cases = {"validation images": (noisy, model.predict(noisy, batch_size=256, verbose=0), clean)}
     picture = source.large_picture(LARGE_SIDE, multiple)
     if picture is not None:
-        noisy, whole = pairs(picture[None, ..., None], noise, seed)
-        return noisy, whole, None, f"a {picture.shape[1]}×{picture.shape[0]} crop of a validation picture"
-    if len(clean) < COMPOSITE_SIDE**2:
-        return None, None, None, None  # too few validation images for a grid: no large-image check
-    return (composite(noisy, COMPOSITE_SIDE, COMPOSITE_SIDE), composite(clean, COMPOSITE_SIDE, COMPOSITE_SIDE), clean.shape[1],
-            f"the first {COMPOSITE_SIDE ** 2} as one {COMPOSITE_SIDE}×{COMPOSITE_SIDE} grid")
+        large_noisy, large_clean = pairs(picture.reshape(1, *picture.shape[:2], -1), noise, seed)
+        description, cell = f"a {picture.shape[1]}×{picture.shape[0]} crop of a validation picture", None
+    elif len(clean) >= COMPOSITE_SIDE**2:
+        large_noisy, large_clean = (grids(a[: COMPOSITE_SIDE**2], COMPOSITE_SIDE, COMPOSITE_SIDE) for a in (noisy, clean))
+        description, cell = f"the first {COMPOSITE_SIDE ** 2} as one {COMPOSITE_SIDE}×{COMPOSITE_SIDE} grid", clean.shape[1]
+    else:
+        return Checks(cases, None, None)  # too few validation images for a grid: no large-image check
+    cases["large image"] = (large_noisy, model.predict(large_noisy, verbose=0), large_clean)
+    return Checks(cases, description, cell)
 
 
-def _targets(int8: bool) -> list[tuple[Format, str]]:
-    """(format, precision) of each artifact to make, in the table's order: fp32 of every format first."""
-    precisions = ["fp32", "int8"] if int8 else ["fp32"]
-    return [(fmt, precision) for precision in precisions for fmt in FORMATS]
+def targets(options: ExportOptions) -> list[tuple[Format, Precision]]:
+    """(format, precision) of each artifact to make, fp32 of every format first; a precision only where the
+    format's row offers it."""
+    precisions = [Precision.fp32] + [Precision.fp16] * options.fp16 + [Precision.int8] * options.int8
+    return [(fmt, precision) for precision in precisions for fmt in FORMATS if precision in fmt.precisions]
 
 
-def _validate(path: Path, precision: str, cases: dict) -> tuple[dict, list[str]]:
-    """Run the artifact on each case (name → (noisy, Keras output, clean)); figures and failures."""
-    backend = open_backend(path, threads=1)
-    figures, failures = {}, []
-    for case, (noisy, reference, clean) in cases.items():
-        figures[case], failed = agreement(precision, reference, backend.run(noisy), clean)
-        failures += [f"{path.name} on {case}: {f}" for f in failed]
-    return figures, failures
+@dataclass(frozen=True)
+class Model:
+    """What export knows of the model it exports."""
+
+    path: Path
+    sha256: str
+    config: TrainConfig
+    contract: dict
+    channels: int
+    multiple: int
+    radius: int
+    facts: dict  # architecture, parameters, MACs
+
+    def metadata(self) -> dict[str, str]:
+        """What travels inside every artifact (ONNX metadata_props) and heads the manifest."""
+        return {"dae_edge_version": version("dae-edge"), "model_version": self.sha256[:12], "layout": "NHWC",
+                "input_shape": f"[batch, height, width, {self.channels}]", "multiple_of": self.multiple,
+                "receptive_radius": self.radius, "value_range": "[0, 1]", "polarity": self.contract["polarity"],
+                "channels": self.channels, "training_config_sha256": self.config.sha256()}
 
 
-def _source(data: Mnist | Source | Path | None, contract: dict, val_data: Path | None) -> Source:
-    """The training data: as the contract names it, from `data` where it moved, or given as arrays (tests)."""
-    if isinstance(data, Mnist):
-        return IdxSource(data, None)
-    if data is None or isinstance(data, (str, Path)):
-        return source_from_contract(contract, data, val_data)
-    return data
-
-
-def export(model_path: Path, out: Path, data: Mnist | Source | Path | None, options: ExportOptions, log=print,
-           val_data: Path | None = None) -> dict:
+def export(model_path: Path, out: Path, options: ExportOptions, log=print, *, source: Source | None = None,
+           data: Path | None = None, val_data: Path | None = None) -> dict:
     """Write the artifacts, golden set and manifest into `out`, or raise and leave `out` as it was.
 
-    `data` defaults to the source the model's contract names; it is read only once the model has been checked.
+    The data is the source the model's contract names (`data` and `val_data`: where its folders are now), or
+    `source` where given; it is read only once the model has been checked.
     """
     check_options(options)
-    model = load_keras_model(model_path)
-    config = training_config(model_path)
-    contract = read_contract(model_path)
-    multiple = downsampling_factor(model)
-    check_image_to_image(model, multiple)
-    source = _source(data, contract, val_data)
+    keras_model = load_keras_model(model_path)
+    config, contract = training_config(model_path), read_contract(model_path)
+    multiple = downsampling_factor(keras_model)
+    channels = check_keras_model(keras_model, multiple)
+    source = source or source_from_contract(contract, data, val_data)
     train_count, test_count = source.available()
     if options.calibration_images > train_count:
         raise DaeEdgeError(f"--calibration-images {options.calibration_images} is more than the {train_count} training images")
     if options.validation_images > test_count:
         raise DaeEdgeError(f"--validation-images must be at most {test_count}")
     ensure_writable_dir(out)
+    model = Model(model_path, sha256(model_path), config, contract, channels, multiple, receptive_radius(keras_model),
+                  {"arch": config.arch, "params": int(keras_model.count_params()), "noise": config.noise, "channels": channels,
+                   "macs_per_pixel": round(count_macs(keras_model, 8 * multiple, 8 * multiple) / (8 * multiple) ** 2),
+                   "macs_per_28x28": count_macs(keras_model) if multiple <= 4 else None})
     noise = config.noise_model
-
     calibration = pairs(source.calibration_images(options.calibration_images, options.seed), noise, options.seed)[0]
     noisy, clean = pairs(source.validation_images(options.validation_images, options.seed), noise, config.val_noise_seed)
+    checks = validation_checks(keras_model, source, noise, config.val_noise_seed, noisy, clean, multiple)
     labels = source.validation_labels(options.validation_images, options.seed)
-    reference = model.predict(noisy, batch_size=256, verbose=0)
-    cases = {"validation images": (noisy, reference, clean)}
-    large_noisy, large_clean, cell, large_description = _large_case(source, noise, config.val_noise_seed, noisy, clean, multiple)
-    if large_noisy is not None:
-        cases["large image"] = (large_noisy, model.predict(large_noisy, verbose=0), large_clean)
-    model_sha = sha256(model_path)
-    radius = receptive_radius(model)
-    patch = int(contract["patch"])  # the size of the training images: what tiling cuts to
-    metadata = {"dae_edge_version": version("dae-edge"), "model_version": model_sha[:12], "layout": "NHWC",
-                "input_shape": "[batch, height, width, 1]", "multiple_of": multiple, "receptive_radius": radius,
-                "value_range": "[0, 1]", "polarity": contract["polarity"], "training_config_sha256": config.sha256()}
+    manifest: dict = {}  # filled by build(), which publish_set() calls
 
     def build(stage: Path) -> list[str]:
-        artifacts, failures = [], []
-        for fmt, precision in _targets(options.int8):
-            name = fmt.artifact(precision)
-            log(f"exporting {name}")
-            try:
-                written = fmt.load("converter")(model, stage / name, precision, calibration, metadata)
-            except Exception as exc:  # converters raise anything from TensorFlow, tf2onnx or onnx
-                raise ExportError(f"{name}: conversion failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
-            figures, failed = _validate(stage / name, precision, cases)
-            failures += failed
-            artifacts.append({"file": name, "sha256": sha256(stage / name),
-                              "bytes": sum(p.stat().st_size for p in written), "format": fmt.name, "precision": precision,
-                              **fmt.load("describe")(stage / name), "accepts": ACCEPTS, "value_range": [0.0, 1.0],
-                              "layout": "NHWC", "validation": figures["validation images"], "validation_composite": figures.get("large image"),
-                              **_extra_files(written)})
+        artifacts = [convert_and_validate(keras_model, model, fmt, precision, stage, calibration, checks, log)
+                     for fmt, precision in targets(options)]
+        failures = [f for a in artifacts for f in a.pop("failures")]
         if failures:
             raise ExportError("validation failed, nothing was published: " + "; ".join(failures))
-        large = {}
-        if "large image" in cases:
-            geometry = Geometry(tile=patch, multiple=multiple, radius=radius)
-            fp32 = next(a["file"] for a in artifacts if a["precision"] == "fp32")
-            large = large_image_quality(stage / fp32, geometry, cases["large image"][0], cases["large image"][2], cell)
-        golden = _golden(labels, noisy, reference, clean, model)
+        golden = golden_set(labels, checks.cases["validation images"], keras_model)
         np.savez_compressed(stage / GOLDEN, **golden)
-        manifest.update(_manifest(model_path.name, model_sha, config, contract, options, metadata, large_description, golden, stage / GOLDEN,
-                                  artifacts, {"multiple_of": multiple, "receptive_radius": radius, "patch": patch,
-                                              **_large_choice(large)},
-                                  {"arch": config.arch, "params": int(model.count_params()), "noise": config.noise,
-                                   "macs_per_28x28": count_macs(model)}))
+        fp32 = next(a["file"] for a in artifacts if a["precision"] == Precision.fp32)
+        large = whole_and_tiles(stage / fp32, model.contract["patch"], multiple, model.radius, checks) if checks.large else {}
+        manifest.update(manifest_of(model, options, checks, artifacts, golden, sha256(stage / GOLDEN), large_choice(large)))
+        validate_manifest(json.loads(json.dumps(manifest)), stage / MANIFEST)  # what the runtime will read back
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         return [name for a in artifacts for name in artifact_files(a)] + [GOLDEN, MANIFEST]
 
-    manifest: dict = {}  # filled by build(), which publish_set() calls
     publish_set(out, build)
     if skipped := source.skipped_summary():
         log(skipped)
     return manifest
 
 
-def _extra_files(written: list[Path]) -> dict:
-    """Files beside an artifact's main file (a weights file next to its graph), each with its checksum."""
-    extra = [{"file": p.name, "sha256": sha256(p)} for p in written[1:]]
-    return {"extra_files": extra} if extra else {}
-
-
-def _large_choice(psnr_by_mode: dict[str, float]) -> dict:
-    """Run larger images whole (one pass, 2–3× faster) unless tiles kept clearly more PSNR on the large image."""
-    if not psnr_by_mode:
-        return {"large_images": "whole"}
-    best = "tiles" if psnr_by_mode["tiles"] > psnr_by_mode["whole"] + TILES_MARGIN_DB else "whole"
-    return {"large_images": best, "large_images_psnr": {mode: round(v, 3) for mode, v in psnr_by_mode.items()}}
-
-
-# Every exported format takes any batch, height and width (sizes that divide by `multiple_of`):
-# tf2onnx writes symbolic dimensions, and LiteRT resizes its input with resize_tensor_input.
-ACCEPTS = {"batch": "any", "height": "any multiple of multiple_of", "width": "any multiple of multiple_of"}
+def convert_and_validate(keras_model, model: Model, fmt: Format, precision: Precision, stage: Path,
+                         calibration: np.ndarray, checks: Checks, log) -> dict:
+    """One artifact written into `stage` and checked on every case; its manifest entry, with its failures."""
+    name = fmt.artifact(precision)
+    log(f"exporting {name}")
+    converter = CONVERTERS[fmt.name]
+    try:
+        written = converter.convert(keras_model, stage / name, precision.value, calibration, model.metadata())
+    except Exception as exc:  # converters raise anything from TensorFlow, tf2onnx or onnx
+        raise ExportError(f"{name}: conversion failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
+    figures, failures = validate(open_backend(stage / name, threads=1), checks.cases, precision)
+    extra = [{"file": p.name, "sha256": sha256(p)} for p in written[1:]]  # a weights file beside its graph
+    return {"file": name, "sha256": sha256(stage / name), "bytes": sum(p.stat().st_size for p in written),
+            "format": fmt.name, "precision": precision.value, **converter.describe(stage / name), "accepts": ACCEPTS,
+            "value_range": [0.0, 1.0], "layout": "NHWC", "validation": figures["validation images"],
+            "validation_composite": figures.get("large image"), **({"extra_files": extra} if extra else {}),
+            "failures": [f"{name} on {f}" for f in failures]}
 
 
 def _trained_on(contract: dict) -> str:
@@ -215,39 +190,41 @@ def _trained_on(contract: dict) -> str:
     return f"IDX images from {data.get('path') or 'MNIST (the default data)'}, {contract['patch']}×{contract['patch']}"
 
 
-def _manifest(model_name: str, model_sha: str, config: TrainConfig, contract: dict, options: ExportOptions, metadata: dict,
-              large_description: str | None,
-              golden: dict, golden_path: Path, artifacts: list[dict], shape: dict, model_facts: dict) -> dict:
-    noise = {"noise": config.noise, "seed": options.seed}
-    what = "patches of the training pictures" if contract["data"]["kind"] == "folder" else "training images"
-    held = "patches of the validation pictures" if contract["data"]["kind"] == "folder" else "test images"
+def manifest_of(model: Model, options: ExportOptions, checks: Checks, artifacts: list[dict], golden: dict,
+                golden_sha256: str, large: dict) -> dict:
+    config, contract = model.config, model.contract
+    folder = contract["data"]["kind"] == "folder"
+    metadata = model.metadata()
     return {
         "format_version": FORMAT_VERSION,
         "created_by": f"dae-edge {metadata['dae_edge_version']}",
         "model_version": metadata["model_version"],
-        "source": {"file": model_name, "sha256": model_sha, "training_config": config.to_dict(),
+        "source": {"file": model.path.name, "sha256": model.sha256, "training_config": config.to_dict(),
                    "training_config_sha256": config.sha256()},
-        "model": model_facts,
-        "input": {"layout": "NHWC", "shape": [None, None, None, 1], "dtype": "float32", "value_range": [0.0, 1.0],
-                  **shape, "polarity": contract["polarity"], "trained_on": _trained_on(contract), "noise": config.noise},
+        "model": model.facts,
+        "input": {"layout": "NHWC", "shape": [None, None, None, model.channels], "dtype": "float32", "value_range": [0.0, 1.0],
+                  "channels": model.channels, "multiple_of": model.multiple, "receptive_radius": model.radius,
+                  "patch": int(contract["patch"]), **large, "polarity": contract["polarity"],
+                  "trained_on": _trained_on(contract), "noise": config.noise},
         "contract": contract,
-        "calibration": {"images": options.calibration_images, "from": what, **noise},
-        "validation": {"images": options.validation_images, "from": held, "noise": config.noise,
-                       "noise_seed": config.val_noise_seed, "composite": large_description,
-                       "tolerances": {"fp32_max_abs": FP32_MAX_ABS, "int8_mean_abs": INT8_MEAN_ABS,
-                                      "int8_psnr_drop_db": INT8_PSNR_DROP_DB}},
-        "golden": {"file": GOLDEN, "sha256": sha256(golden_path), "images": len(golden["inputs"])},
+        "calibration": {"images": options.calibration_images, "noise": config.noise, "seed": options.seed,
+                        "from": "patches of the training pictures" if folder else "training images"},
+        "validation": {"images": options.validation_images, "noise": config.noise, "noise_seed": config.val_noise_seed,
+                       "from": "patches of the validation pictures" if folder else "test images", "composite": checks.large,
+                       "tolerances": {p.value: {k: v for k, v in vars(t).items() if v is not None} for p, t in TOLERANCES.items()}},
+        "golden": {"file": GOLDEN, "sha256": golden_sha256, "images": len(golden["inputs"])},
         "artifacts": artifacts,
     }
 
 
-def _golden(labels: np.ndarray | None, noisy: np.ndarray, reference: np.ndarray, clean: np.ndarray, model) -> dict:
+def golden_set(labels: np.ndarray | None, case: Case, keras_model) -> dict:
     """One image per class (evenly spaced picks without labels), and the same as one 2×5 image with its Keras output."""
+    noisy, reference, clean = case
     picks = golden_picks(labels, len(noisy), GOLDEN_IMAGES)
     golden = {"inputs": noisy[picks], "outputs": reference[picks], "clean": clean[picks]}
     if labels is not None:
         golden["labels"] = labels[picks]
     if len(picks) == GOLDEN_IMAGES:
-        golden["large_input"], golden["large_clean"] = composite(noisy[picks], 2, 5), composite(clean[picks], 2, 5)
-        golden["large_output"] = model.predict(golden["large_input"], verbose=0)
+        golden["large_input"], golden["large_clean"] = grids(noisy[picks], 2, 5), grids(clean[picks], 2, 5)
+        golden["large_output"] = keras_model.predict(golden["large_input"], verbose=0)
     return golden

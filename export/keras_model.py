@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dae_edge.runtime.errors import DaeEdgeError, require_training_stack
+from dae_edge.core.errors import DaeEdgeError, require_training_stack
 
 
 def load_keras_model(path: Path):
@@ -29,19 +29,17 @@ def _first_line(exc: Exception) -> str:
     return lines[0] if lines else "no details"
 
 
-def check_image_to_image(model, multiple: int) -> None:
-    """The model must map one-channel NHWC images of any size (a multiple of `multiple`) to the same shape."""
+def check_keras_model(model, multiple: int) -> int:
+    """The model must map NHWC images of one or three channels, of any size (a multiple of `multiple`), to the same
+    shape; returns its channels."""
+    from dae_edge.runtime.denoiser import check_image_to_image
+
     shape = tuple(model.input_shape)
-    if len(shape) != 4 or shape[3] != 1 or shape[1:3] != (None, None):
-        raise DaeEdgeError(f"the model's input {shape} is not (batch, any height, any width, 1): "
-                           "export expects a fully convolutional one-channel model")
-    probe = np.zeros((1, 3 * multiple, 5 * multiple, 1), np.float32)
-    try:
-        out_shape = tuple(model(probe).shape)
-    except Exception as exc:  # a layer that cannot take this size
-        raise DaeEdgeError(f"the model cannot run a {probe.shape[1]}×{probe.shape[2]} image ({_first_line(exc)})") from None
-    if out_shape != probe.shape:
-        raise DaeEdgeError(f"the model maps {probe.shape} to {out_shape}: a denoiser's output must have its input's shape")
+    if len(shape) != 4 or shape[3] not in (1, 3) or shape[1:3] != (None, None):
+        raise DaeEdgeError(f"the model's input {shape} is not (batch, any height, any width, 1 or 3): "
+                           "export expects a fully convolutional grey or RGB model")
+    check_image_to_image(model, multiple, shape[3])
+    return shape[3]
 
 
 def receptive_radius(model) -> int:

@@ -32,7 +32,7 @@ def name_dynamic_dimensions(model_proto) -> None:
 
 
 def to_onnx(model, path: Path, metadata: dict[str, str], opset: int = OPSET) -> Path:
-    """Convert `model` (input (N, H, W, 1)) with symbolic batch, height and width, and check the result."""
+    """Convert `model` (input (N, H, W, C)) with symbolic batch, height and width, and check the result."""
     import onnx
     import tensorflow as tf
     import tf2onnx
@@ -70,6 +70,8 @@ def _working_folder(folder: str):
 def convert(model, path: Path, precision: str, calibration: np.ndarray | None, metadata: dict[str, str]) -> list[Path]:
     """The format table's converter: fp32, or int8 quantized from the fp32 graph beside it (made first if missing)."""
     meta = {**metadata, "precision": precision}
+    if precision not in ("fp32", "int8"):
+        raise ValueError(f"ONNX artifacts are fp32 or int8, not {precision}")
     if precision == "fp32":
         return [to_onnx(model, path, meta)]
     fp32 = path.with_name("dae.onnx")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class ExportOptions:
     int8: bool = False
+    fp16: bool = False  # also float16-weight artifacts, in the formats that store them (TFLite): half the size of fp32
     calibration_images: int = 300  # a few hundred real noisy images pin down int8 ranges
     validation_images: int = 500  # held-out noisy images each artifact is compared on
     seed: int = 0

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.core.errors import DaeEdgeError
 from dae_edge.runtime.manifest import artifact_files, plain_name, read_manifest
 
 VERSIONS = ".versions"

@@ -11,13 +11,14 @@ from typing import Protocol
 
 import numpy as np
 
-from dae_edge.runtime.errors import DaeEdgeError, RuntimeMissing
+from dae_edge.core.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.runtime.formats import format_of
 from dae_edge.runtime.quant import dequantize, quantize
-from dae_edge.runtime.quiet import quiet
+from dae_edge.core.quiet import quiet
 
 DYNAMIC_START = 32  # the side a dynamic LiteRT input is allocated at before the first image: divides by up to 32
-EXPECTED = "the runtime expects NHWC float32 (batch, height, width, 1) in [0, 1], or int8/uint8 with quantization"
+EXPECTED = ("the runtime expects NHWC float32 (batch, height, width, 1 or 3) in [0, 1], "
+            "or int8/uint8 with quantization")
 
 
 class Backend(Protocol):
@@ -26,7 +27,7 @@ class Backend(Protocol):
     max_batch: int | None  # None: any batch
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """float32 (N, H, W, 1) in [0, 1] → float32 (N, H, W, 1)."""
+        """float32 (N, H, W, C) in [0, 1] → float32 (N, H, W, C); C is input_shape's last."""
 
 
 def default_threads() -> int:
@@ -38,8 +39,8 @@ def _dim(value) -> int | None:
 
 
 def check_layout(path: Path, shape: tuple, out_shape: tuple) -> None:
-    """One-channel NHWC in and the same shape out, where the model states its dimensions."""
-    if len(shape) != 4 or shape[3] != 1:
+    """Grey or RGB NHWC in and the same shape out, where the model states its dimensions."""
+    if len(shape) != 4 or shape[3] not in (1, 3):
         raise DaeEdgeError(f"{path}: input shape {list(shape)}; {EXPECTED}")
     if len(out_shape) != 4 or any(a is not None and b is not None and a != b for a, b in zip(shape, out_shape)):
         raise DaeEdgeError(f"{path}: output shape {list(out_shape)} is not its input's {list(shape)}; "
@@ -135,7 +136,7 @@ class LiteRTBackend:
 
 def open_backend(path: Path, threads: int = 1) -> Backend:
     """Open `path` with the runtime its suffix names in the format table."""
-    backend = format_of(path).load("backend")
+    backend = format_of(path).load_backend()
     if not path.is_file():
         raise DaeEdgeError(f"{path}: no such model file")
     return backend(path, threads)

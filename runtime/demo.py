@@ -1,18 +1,14 @@
 """`dae-edge demo`: the shipped model on the bundled noisy test digits, written as PNG files."""
 from pathlib import Path
-from typing import Annotated
 
 import numpy as np
-import typer
 
 
-def demo_command(
-    out: Annotated[Path, typer.Option(help="Folder for the noisy inputs, their denoised results and demo.png.")] = Path("demo"),
-) -> None:
-    """Denoise ten bundled noisy MNIST test digits with the shipped model; writes demo.png (noisy above, denoised below)."""
+def demo(out: Path) -> str:
+    """Denoise the ten bundled noisy MNIST test digits with the shipped model into `out`; a line saying what was written."""
+    from dae_edge.core.files import ensure_writable_dir
+    from dae_edge.core.images import Invert, read_image, write_image
     from dae_edge.runtime.denoiser import Denoiser, shipped_folder
-    from dae_edge.runtime.files import ensure_writable_dir
-    from dae_edge.runtime.images import Invert, read_image, write_image
     from dae_edge.runtime.options import RunOptions
     from dae_edge.runtime.run import denoise_files
     from dae_edge.runtime.verify import load_golden
@@ -28,5 +24,5 @@ def demo_command(
     denoised = [read_image(r.output, Invert.no).pixels for r in results]
     rows = [np.concatenate(list(noisy), axis=1), np.concatenate(denoised, axis=1)]
     write_image(out / "demo.png", np.concatenate(rows, axis=0))
-    typer.echo(f"{denoiser.path.name} on {denoiser.backend.name}: {len(paths)} noisy digits → "
-               f"{out}/noisy_N.denoised.png; side by side in {out}/demo.png")
+    return (f"{denoiser.path.name} on {denoiser.backend.name}: {len(paths)} noisy digits → "
+            f"{out}/noisy_N.denoised.png; side by side in {out}/demo.png")

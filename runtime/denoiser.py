@@ -10,10 +10,10 @@ import numpy as np
 
 from dae_edge.runtime import blocks, tiling
 from dae_edge.runtime.backends import Backend, default_threads, open_backend
-from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.formats import BY_NAME, preferred
-from dae_edge.runtime.manifest import MANIFEST, artifact_entry, check_checksum, read_manifest
-from dae_edge.runtime.images import ANY_POLARITY, LIGHT_ON_DARK
+from dae_edge.core.errors import DaeEdgeError
+from dae_edge.runtime.formats import FORMATS, preferred
+from dae_edge.runtime.manifest import MANIFEST, artifact_entry, check_checksum, published_version, read_manifest
+from dae_edge.core.images import ANY_POLARITY, LIGHT_ON_DARK
 
 # Pixels per model call (images stacked, or one block with its halo). Measured here on the paper's
 # model: the runtimes need about 1 KB per pixel, and run fastest per pixel on calls of 16k–128k
@@ -44,18 +44,19 @@ def shipped_folder(name: str | None = None) -> Path:
     return shipped_models() / SHIPPED[name]
 
 
-def litert_installed() -> bool:
-    return BY_NAME["tflite"].installed()
-
-
 def default_model(backend: str | None = None, folder: Path | None = None) -> Path:
-    """In `folder` (default: the shipped models), the default artifact of the format asked for, else of the most
-    preferred format whose runtime is installed (int8 TFLite where LiteRT is, else fp32 ONNX)."""
-    fmt = preferred(backend)
-    path = (folder or shipped_folder()) / fmt.artifact(fmt.default_precision)
-    if not path.is_file():
-        raise DaeEdgeError(f"no model at {path}; pass --model PATH (see dae-edge export)")
-    return path
+    """In `folder` (default: the shipped default model's), the best artifact it has: of the format asked for, else
+    of each installed format in order of preference (LiteRT before onnxruntime), its precisions in the order its
+    row gives (int8 TFLite, then fp32; fp32 ONNX, then int8)."""
+    folder = folder or shipped_folder()
+    installed = [f for f in sorted(FORMATS, key=lambda f: f.preference) if f.installed()]
+    formats = [preferred(backend)] if backend else installed or [preferred()]  # none: the base install's, to say so
+    candidates = [folder / fmt.artifact(precision) for fmt in formats for precision in fmt.precisions]
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        names = ", ".join(p.name for p in candidates) or "a model for an installed runtime"
+        raise DaeEdgeError(f"{folder}: no model to run here (looked for {names}); pass --model PATH (see dae-edge export)")
+    return found
 
 
 LARGE_MODES = ("whole", "tiles")
@@ -71,21 +72,39 @@ class Geometry:
     large: str = "whole"  # images larger than a tile: "whole" (any-size models only) or "tiles"
 
 
-def _probe_multiple(backend: Backend) -> int:
+def probe_shape(run, multiple: int, channels: int) -> tuple:
+    """The shape a model maps a (1, 2·multiple, 3·multiple, channels) image of zeros to."""
+    return tuple(run(np.zeros((1, 2 * multiple, 3 * multiple, channels), np.float32)).shape)
+
+
+def check_image_to_image(run, multiple: int, channels: int) -> None:
+    """A denoiser's output has its input's shape; anything else is refused in one line."""
+    shape = (1, 2 * multiple, 3 * multiple, channels)
+    try:
+        out_shape = probe_shape(run, multiple, channels)
+    except DaeEdgeError:
+        raise
+    except Exception as exc:  # a size the model cannot take
+        raise DaeEdgeError(f"the model cannot run a {shape[1]}×{shape[2]} image ({str(exc).splitlines()[0][:200]})") from None
+    if out_shape != shape:
+        raise DaeEdgeError(f"the model maps {shape} to {out_shape}; "
+                           "dae-edge runs image-to-image denoisers whose output has the input's shape")
+
+
+def probe_multiple(run, channels: int) -> int:
     """The smallest downsampling factor for which the model maps an image to its own shape."""
     for multiple in (1, 2, 4, 8, 16, 32):
-        probe = np.zeros((1, 3 * multiple, 5 * multiple, 1), np.float32)
         try:
-            if backend.run(probe).shape == probe.shape:
-                return multiple
-        except Exception:  # a size the model cannot take: try the next
+            check_image_to_image(run, multiple, channels)
+            return multiple
+        except DaeEdgeError:  # a size the model cannot take: try the next
             continue
     raise DaeEdgeError("the model does not map any probe image to its own shape; dae-edge runs image-to-image denoisers")
 
 
 def geometry(backend: Backend, manifest: dict | None, large: str | None = None) -> Geometry:
     """How to feed this model: from its manifest, its metadata, or probing it. `large` overrides the manifest's choice."""
-    h, w, _ = backend.input_shape
+    h, w, channels = backend.input_shape
     if h is not None or w is not None:
         if h != w:
             raise DaeEdgeError(f"fixed input {h}×{w}: dae-edge tiles with square fixed-size models only")
@@ -94,13 +113,9 @@ def geometry(backend: Backend, manifest: dict | None, large: str | None = None) 
         return Geometry(tile=h, large="tiles")
     stated = (manifest or {}).get("input", {}) or {}
     meta = getattr(backend, "metadata", {})
-    multiple = int(stated.get("multiple_of") or meta.get("multiple_of") or _probe_multiple(backend))
+    multiple = int(stated.get("multiple_of") or meta.get("multiple_of") or probe_multiple(backend.run, channels))
     radius = int(stated.get("receptive_radius") or meta.get("receptive_radius") or UNKNOWN_RADIUS)
-    probe = np.zeros((1, 2 * multiple, 3 * multiple, 1), np.float32)
-    out_shape = backend.run(probe).shape
-    if out_shape != probe.shape:
-        raise DaeEdgeError(f"the model maps {probe.shape} to {out_shape}; "
-                           "dae-edge runs image-to-image denoisers whose output has the input's shape")
+    check_image_to_image(backend.run, multiple, channels)
     tile = stated.get("patch")
     large = large or stated.get("large_images") or "whole"
     if large == "tiles" and not tile:
@@ -122,6 +137,9 @@ class _Counter:
 
 @dataclass
 class Denoiser:
+    """A model and how to feed it. Safe to call from several threads at once: each calling thread (and each of its
+    own worker threads) runs a backend of its own, opened on first use."""
+
     backend: Backend
     path: Path
     info: dict | None  # the model's manifest entry, where a manifest lies beside it
@@ -131,15 +149,21 @@ class Denoiser:
     polarity: str = ANY_POLARITY  # the background the model was trained on (manifest input.polarity); unknown: any
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _owner: int = field(default_factory=threading.get_ident, repr=False)  # the thread `backend` was opened for
 
     @classmethod
     def load(cls, path: Path | str | None = None, threads: int | None = None, large: str | None = None) -> "Denoiser":
-        """Open a .onnx or .tflite model (or a folder's default one), checking it against the manifest beside it."""
+        """Open a .onnx or .tflite model (or a folder's best one), checking it against the manifest beside it.
+
+        In a folder that dae-edge export wrote, its published version is looked up once, and the manifest and the
+        model are both read from that version: an export running meanwhile cannot mix two sets."""
         path = Path(path) if path is not None else default_model()
         if path.is_dir():
             if read_manifest(path) is None:
                 raise DaeEdgeError(f"{path}: a folder without {MANIFEST}; name a .onnx or .tflite model instead")
             path = default_model(folder=path)
+        path = published_version(path.parent) / path.name if path.is_file() else path
         manifest = read_manifest(path.parent) if path.is_file() else None
         entry = artifact_entry(manifest, path.name)
         notes = []
@@ -154,9 +178,20 @@ class Denoiser:
         return cls(backend, path, entry, geometry(backend, manifest if entry else None, large),
                    threads or default_threads(), notes, polarity)
 
+    @classmethod
+    def shipped(cls, name: str | None = None, threads: int | None = None) -> "Denoiser":
+        """A model that ships with the package, by name (see SHIPPED; default: DEFAULT_MODEL), its best artifact
+        for the runtimes installed."""
+        return cls.load(default_model(folder=shipped_folder(name)), threads)
+
+    @property
+    def channels(self) -> int:
+        """What the model takes: 1 (grey) or 3 (RGB)."""
+        return int(self.backend.input_shape[2] or 1)
+
     # -- running calls on worker threads, each with a single-threaded backend of its own
-    def _worker_backend(self) -> Backend:
-        if threading.current_thread() is threading.main_thread():
+    def _thread_backend(self) -> Backend:
+        if threading.get_ident() == self._owner:
             return self.backend
         backend = getattr(self._local, "backend", None)
         if backend is None:
@@ -165,16 +200,17 @@ class Denoiser:
 
     def _map(self, work: Callable, items: list) -> list:
         if self.threads < 2 or len(items) < 2:
-            return [work(self.backend, item) for item in items]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="dae-edge")
-        return list(self._pool.map(lambda item: work(self._worker_backend(), item), items))
+            backend = self._thread_backend()
+            return [work(backend, item) for item in items]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="dae-edge")
+        return list(self._pool.map(lambda item: work(self._thread_backend(), item), items))
 
     def _call(self, backend: Backend, batch: np.ndarray) -> np.ndarray:
-        """One model call on (N, H, W) float32; splits batches a fixed-batch model cannot take at once."""
+        """One model call on (N, H, W, C) float32; splits batches a fixed-batch model cannot take at once."""
         size = backend.max_batch or len(batch)
-        outputs = [backend.run(batch[i : i + size, ..., None])[..., 0] for i in range(0, len(batch), size)]
-        return np.concatenate(outputs)
+        return np.concatenate([backend.run(batch[i : i + size]) for i in range(0, len(batch), size)])
 
     # -- fixed-size models: overlapping tiles
     def _tiled(self, images: list[np.ndarray], progress: Progress | None) -> list[np.ndarray]:
@@ -198,7 +234,7 @@ class Denoiser:
     # -- any-size models: whole images, stacked where they share a size, in blocks where large
     def _large(self, image: np.ndarray, progress: Progress | None) -> np.ndarray:
         g = self.geometry
-        plan = blocks.plan(*image.shape, g.multiple, g.radius, CALL_PIXELS)
+        plan = blocks.plan(*image.shape[:2], g.multiple, g.radius, CALL_PIXELS)
         result = np.empty(image.shape, np.float32)
         counter = _Counter(len(plan), progress)
 
@@ -236,38 +272,61 @@ class Denoiser:
         return results
 
     def denoise_list(self, images: list[np.ndarray], progress: Progress | None = None) -> list[np.ndarray]:
-        """Denoise 2-D float32 images in [0, 1] of any sizes; each result has its input's size.
+        """Denoise float32 images in [0, 1] of any sizes, grey (H, W) or (H, W, 1), or RGB (H, W, 3); each result
+        has its input's shape. A grey model denoises an RGB image channel by channel; an RGB model takes a grey
+        image as three equal channels and gives back their mean (it was trained on such images).
 
         Tiling keeps an image of exactly one tile whole: it is the same single call either way.
         """
         images = [check_pixels(image) for image in images]
         if not images:
             return []
-        if self.geometry.large == "tiles":
-            return self._tiled(images, progress)
-        return self._whole(images, progress)
+        planes = [plane for image in images for plane in as_model_input(image, self.channels)]
+        run = self._tiled if self.geometry.large == "tiles" else self._whole
+        outputs = iter(run(planes, progress))
+        return [from_model_output([next(outputs) for _ in range(3 if self.channels == 1 and colour(image) else 1)], image)
+                for image in images]
 
     def denoise(self, images: np.ndarray) -> np.ndarray:
-        """float32 (N, H, W) or (N, H, W, 1) in [0, 1] → denoised, same shape."""
+        """float32 (N, H, W), (N, H, W, 1) or (N, H, W, 3) in [0, 1] → denoised, same shape."""
         images = np.asarray(images)
-        channel = images.ndim == 4
-        if channel and images.shape[-1] != 1 or images.ndim not in (3, 4):
-            raise DaeEdgeError(f"expected images of shape (N, H, W) or (N, H, W, 1), got {images.shape}")
-        plain = images[..., 0] if channel else images
-        if len(plain) == 0:
+        if images.ndim not in (3, 4) or images.ndim == 4 and images.shape[-1] not in (1, 3):
+            raise DaeEdgeError(f"expected images of shape (N, H, W), (N, H, W, 1) or (N, H, W, 3), got {images.shape}")
+        if len(images) == 0:
             return np.asarray(images, np.float32).copy()
-        result = np.stack(self.denoise_list(list(plain)))
-        return result[..., None] if channel else result
+        return np.stack(self.denoise_list(list(images)))
+
+
+def colour(image: np.ndarray) -> bool:
+    return image.ndim == 3 and image.shape[2] == 3
+
+
+def as_model_input(image: np.ndarray, channels: int) -> list[np.ndarray]:
+    """What the model is run on for one image: (H, W, channels) planes; three for an RGB image and a grey model."""
+    if channels == 1:
+        return [image[..., c : c + 1] for c in range(3)] if colour(image) else [image.reshape(*image.shape[:2], 1)]
+    return [image if colour(image) else np.repeat(image.reshape(*image.shape[:2], 1), 3, axis=2)]
+
+
+def from_model_output(outputs: list[np.ndarray], image: np.ndarray) -> np.ndarray:
+    """The model's outputs for one image, back in the image's shape."""
+    if len(outputs) == 3:  # an RGB image through a grey model, channel by channel
+        return np.concatenate(outputs, axis=2)
+    (output,) = outputs
+    if output.shape[2] == 3 and not colour(image):  # a grey image through an RGB model: the channels' mean
+        output = output.mean(axis=2, keepdims=True, dtype=np.float32)
+    return output.reshape(image.shape)
 
 
 def check_pixels(image: np.ndarray) -> np.ndarray:
-    """A 2-D float image with values in [0, 1], as float32; anything else is refused with its reason."""
+    """A grey (H, W), (H, W, 1) or RGB (H, W, 3) float image with finite values in [0, 1], as float32; anything else
+    is refused with its reason."""
     image = np.asarray(image)
-    if image.ndim != 2 or min(image.shape) < 1:
-        raise DaeEdgeError(f"expected a 2-D image, got shape {image.shape}")
+    if image.ndim not in (2, 3) or min(image.shape[:2]) < 1 or image.ndim == 3 and image.shape[2] not in (1, 3):
+        raise DaeEdgeError(f"expected a 2-D grey or RGB image, (H, W), (H, W, 1) or (H, W, 3), got shape {image.shape}")
     if not np.issubdtype(image.dtype, np.floating):
         raise DaeEdgeError(f"expected float pixels in [0, 1], got {image.dtype} (divide 8-bit images by 255)")
     low, high = float(np.min(image)), float(np.max(image))
-    if not (0.0 <= low and high <= 1.0):
-        raise DaeEdgeError(f"pixel values must lie in [0, 1], got {low:g} to {high:g}")
+    if not (0.0 <= low and high <= 1.0):  # NaN fails both comparisons
+        raise DaeEdgeError(f"pixel values must be finite and lie in [0, 1], got {low:g} to {high:g}")
     return image.astype(np.float32, copy=False)

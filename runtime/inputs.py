@@ -2,16 +2,8 @@
 import glob
 from pathlib import Path
 
-from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.images import IMAGE_SUFFIXES
-
-OUTPUT_TAG = ".denoised"
-COMPARE_TAG = ".compare"
-
-
-def is_our_output(path: Path) -> bool:
-    """`NAME.denoised.png` or `NAME.compare.png`: what run writes, never read back as an input."""
-    return path.name.lower().endswith((f"{OUTPUT_TAG}.png", f"{COMPARE_TAG}.png"))
+from dae_edge.core.errors import DaeEdgeError
+from dae_edge.core.images import COMPARE_TAG, IMAGE_SUFFIXES, OUTPUT_TAG, is_our_output
 
 
 def _folder_images(folder: Path) -> list[Path]:

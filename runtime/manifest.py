@@ -4,18 +4,18 @@ Its structure is checked once, when it is read: every file it names must be a pl
 its own folder, and every artifact needs the fields the runtime uses.
 """
 import json
+import os
 import re
 from pathlib import Path
 
-from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.files import sha256
-from dae_edge.runtime.images import ANY_POLARITY, DARK_ON_LIGHT, LIGHT_ON_DARK
+from dae_edge.core.errors import DaeEdgeError
+from dae_edge.core.files import sha256
+from dae_edge.runtime.precision import Precision
+from dae_edge.core.images import LIGHT_ON_DARK, POLARITIES
 
 MANIFEST = "manifest.json"
 GOLDEN = "golden.npz"
 FORMAT_VERSION = 3  # 2: artifacts take any image size (multiple_of, receptive_radius); 3: the contract, input.polarity may differ
-PRECISIONS = ("fp32", "int8")
-POLARITIES = (LIGHT_ON_DARK, DARK_ON_LIGHT, ANY_POLARITY)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -59,8 +59,8 @@ def validate(manifest: object, path: Path) -> dict:
             raise ManifestError(f"{path}: artifacts[{i}].extra_files must be a list")
         for j, file in enumerate(extra):
             _check_entry(file, f"{path}: artifacts[{i}].extra_files[{j}]")
-        if entry.get("precision") not in PRECISIONS:
-            raise ManifestError(f"{path}: artifacts[{i}].precision must be one of {', '.join(PRECISIONS)}")
+        if entry.get("precision") not in {p.value for p in Precision}:
+            raise ManifestError(f"{path}: artifacts[{i}].precision must be one of {', '.join(p.value for p in Precision)}")
     if "golden" in manifest:
         _check_entry(manifest["golden"], f"{path}: golden")
     model_input = manifest.get("input", {})
@@ -72,6 +72,25 @@ def validate(manifest: object, path: Path) -> dict:
     if model_input.get("polarity", LIGHT_ON_DARK) not in POLARITIES:
         raise ManifestError(f"{path}: input.polarity {model_input['polarity']!r} is not one of {', '.join(POLARITIES)}")
     return manifest
+
+
+VERSIONS, CURRENT = ".versions", ".current"  # how export publishes (export/publish.py): the version folder in use
+
+
+def published_version(folder: Path) -> Path:
+    """The version folder that an export published in `folder`, its .current link resolved once, so that one read
+    sees one version; `folder` itself where it has no .current (a copy that followed links, or no export)."""
+    link = folder / CURRENT
+    if not link.is_symlink():
+        return folder
+    target = Path(os.readlink(link))
+    name = target.name
+    if target.parts != (VERSIONS, name) or name.startswith(".") or (folder / VERSIONS).is_symlink():
+        raise ManifestError(f"{link}: points to {target}, not to a version inside {folder / VERSIONS}; export the model again")
+    version = folder / VERSIONS / name
+    if version.is_symlink() or not version.is_dir():
+        raise ManifestError(f"{link}: its version {version} is missing; export the model again")
+    return version
 
 
 def read_manifest(folder: Path) -> dict | None:

@@ -6,11 +6,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dae_edge.runtime.denoiser import Denoiser, Progress
-from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.images import LoadedImage, read_image, side_by_side, write_image
+from dae_edge.core.errors import DaeEdgeError
+from dae_edge.core.images import LoadedImage, read_image, side_by_side, write_image
 from dae_edge.runtime.inputs import COMPARE_TAG, output_path
 from dae_edge.runtime.options import RunOptions
-from dae_edge.runtime.noise import add_noise
+from dae_edge.core.noise import Noise, corrupt_each
 
 FILES_PER_BATCH = 64
 BATCH_PIXELS = 1 << 20  # files are read until they hold this many pixels: one large image is a batch of its own
@@ -35,10 +35,10 @@ def _load(path: Path, options: RunOptions, polarity: str, inputs: set[Path], tak
         raise DaeEdgeError(f"{path}: its output name {target.name} is one of the inputs; use --out DIR")
     if taken.setdefault(target.resolve(), path) != path:
         raise DaeEdgeError(f"{path}: its output {target.name} would overwrite the result of {taken[target.resolve()]}")
-    image = read_image(path, options.invert, polarity)
+    image = read_image(path, options.invert, polarity, channels=None)  # colour stays colour
     if options.add_noise is not None:  # each image its own noise, reproducible from the seed and its name
-        seed = [options.seed, zlib.crc32(path.name.encode())]
-        image = replace(image, pixels=add_noise(image.pixels, options.add_noise, seed))
+        noise = Noise("gaussian", options.add_noise)
+        image = replace(image, pixels=corrupt_each([image.pixels], noise, options.seed, [zlib.crc32(path.name.encode())])[0])
     return image, target
 
 

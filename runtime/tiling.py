@@ -36,12 +36,12 @@ def cut(image: np.ndarray, y: int, x: int, tile: int) -> np.ndarray:
 
 
 class Blend:
-    """The weighted sum of tile outputs over one image."""
+    """The weighted sum of tile outputs over one image (H, W, C)."""
 
-    def __init__(self, shape: tuple[int, int], tile: int) -> None:
+    def __init__(self, shape: tuple[int, ...], tile: int) -> None:
         self.total = np.zeros(shape, np.float32)
-        self.weight = np.zeros(shape, np.float32)
-        self.window = tent(tile)
+        self.weight = np.zeros((*shape[:2], 1), np.float32)
+        self.window = tent(tile)[..., None]
 
     def add(self, output: np.ndarray, y: int, x: int) -> None:
         h, w = min(output.shape[0], self.total.shape[0] - y), min(output.shape[1], self.total.shape[1] - x)
@@ -51,17 +51,3 @@ class Blend:
     def result(self) -> np.ndarray:
         self.total /= self.weight
         return self.total
-
-
-def split(image: np.ndarray, tile: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """(T, tile, tile) tiles of one image and their offsets."""
-    where = offsets(image.shape, tile)
-    return np.stack([cut(image, y, x, tile) for y, x in where]), where
-
-
-def merge(tiles: np.ndarray, where: list[tuple[int, int]], shape: tuple[int, int]) -> np.ndarray:
-    """Blend denoised tiles back into an image of `shape`."""
-    blend = Blend(shape, tiles.shape[1])
-    for t, (y, x) in zip(tiles, where):
-        blend.add(t, y, x)
-    return blend.result()

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dae_edge.core.idx_source import IdxSource
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 IN_CI = bool(os.environ.get("CI"))
@@ -37,7 +39,7 @@ def mnist_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist(mnist_dir):
-    from dae_edge.train.data import load_mnist
+    from dae_edge.core.idx import load_mnist
 
     return load_mnist(mnist_dir)
 
@@ -78,7 +80,7 @@ def exported_dir(tmp_path_factory, trained_dir, mnist) -> Path:
     for name in ("config.json", "contract.json"):
         shutil.copy(trained_dir / name, out / name)
     shutil.copy(trained_dir / "dae.keras", out / "dae.keras")
-    export(out / "dae.keras", out, mnist, ExportOptions(int8=True, calibration_images=100, validation_images=200),
+    export(out / "dae.keras", out, ExportOptions(int8=True, fp16=True, calibration_images=100, validation_images=200), source=IdxSource(mnist, None),
            log=lambda line: None)
     return out
 
@@ -86,7 +88,7 @@ def exported_dir(tmp_path_factory, trained_dir, mnist) -> Path:
 @pytest.fixture
 def quick_bench(monkeypatch):
     """The bench module with its timing loops cut to a few runs: tests check what it measures, not how fast."""
-    from dae_edge.runtime import bench
+    from dae_edge.bench import bench
 
     for name, value in [("LATENCY_WARMUP", 1), ("LATENCY_RUNS", 3), ("THROUGHPUT_SECONDS", 0.01), ("COLD_STARTS", 1)]:
         monkeypatch.setattr(bench, name, value)
@@ -131,13 +133,14 @@ def folder_exported_dir(tmp_path_factory, pictures_dir) -> Path:
     """A tiny seeded model trained on the pictures (blind Gaussian noise, 32-pixel patches), exported with --int8."""
     from dae_edge.export.exporter import ExportOptions, export
     from dae_edge.train.config import TrainConfig
-    from dae_edge.train.sources import DataConfig, FolderSource
+    from dae_edge.core.folder import FolderSource
+    from dae_edge.core.sources import DataConfig
     from dae_edge.train.training import train
 
     out = tmp_path_factory.mktemp("folder_model")
     source = FolderSource.open(pictures_dir / "train", DataConfig(patch=32, patches_per_epoch=512, val_patches=64), seed=0,
                                val_data=pictures_dir / "heldout")
     train(TrainConfig(epochs=2, noise="gaussian:0.1-0.3", batch_size=32), source, out, log=lambda line: None)
-    export(out / "dae.keras", out, None, ExportOptions(int8=True, calibration_images=64, validation_images=100),
+    export(out / "dae.keras", out, ExportOptions(int8=True, fp16=True, calibration_images=64, validation_images=100),
            log=lambda line: None)
     return out

@@ -1,23 +1,17 @@
 """One parity helper for every pair of formats, and the tolerances it applies."""
-from dataclasses import dataclass
-
 import numpy as np
 
-from dae_edge.runtime import tolerances
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    max_abs: float | None = None  # bound on every single pixel
-    mean_abs: float | None = None  # bound on the mean over all pixels
-
+from dae_edge.runtime.precision import TOLERANCES, Precision, Tolerance
 
 # float32 against float32: the export gate's bound (kernels only re-associate sums).
-FP32 = Tolerance(max_abs=tolerances.FP32_MAX_ABS)
+FP32 = TOLERANCES[Precision.fp32]
+# float16 weights against float: the gate's bounds on single pixels and on the mean.
+FP16 = TOLERANCES[Precision.fp16]
 # int8 against float: a few output quantization steps on average; single pixels are not bounded.
-INT8 = Tolerance(mean_abs=tolerances.INT8_MEAN_ABS)
+INT8 = TOLERANCES[Precision.int8]
 # int8 against int8 of another runtime: each is within INT8 of the float model.
-INT8_PAIR = Tolerance(mean_abs=2 * tolerances.INT8_MEAN_ABS)
+INT8_PAIR = Tolerance(mean_abs=2 * INT8.mean_abs)
+BY_PRECISION = {"fp32": FP32, "fp16": FP16, "int8": INT8}
 # Through PNG files the results are rounded to 8 bits: half a step each side, so one step apart.
 PNG_STEP = 1 / 255
 

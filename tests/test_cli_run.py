@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from dae_edge.runtime.cli import app
+from dae_edge.app.cli import app
+from dae_edge.core.idx_source import IdxSource
 
 runner = CliRunner()
 HEAVY = ("tensorflow", "keras", "tf2onnx", "onnx", "matplotlib")
@@ -32,7 +33,7 @@ def run(*args: str):
 @pytest.mark.parametrize("model", ["dae_int8.tflite", "dae.onnx"])
 def test_run_never_imports_tensorflow(tmp_path, exported_dir, model):
     [image] = digit_files(tmp_path, exported_dir, 1)
-    code = ("import sys\nfrom dae_edge.runtime.cli import app\ntry:\n    app(sys.argv[1:])\nexcept SystemExit as e:\n"
+    code = ("import sys\nfrom dae_edge.app.cli import app\ntry:\n    app(sys.argv[1:])\nexcept SystemExit as e:\n"
             "    assert not e.code, e.code\nprint('HEAVY', [m for m in %r if m in sys.modules])" % (HEAVY,))
     done = subprocess.run([sys.executable, "-c", code, "run", str(image), "--model", str(exported_dir / model)],
                           capture_output=True, text=True, timeout=120)
@@ -110,14 +111,14 @@ def test_bad_input_is_one_line(tmp_path, exported_dir, monkeypatch, args, messag
 def test_verify_passes_then_catches_tampering(exported_copy):
     result = runner.invoke(app, ["verify", str(exported_copy)])
     assert result.exit_code == 0, result.output
-    assert result.output.count("PASS") == 4
+    assert result.output.count("PASS") == 5
     path = exported_copy / "dae_int8.tflite"
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     failed = runner.invoke(app, ["verify", str(exported_copy)])
     assert failed.exit_code == 1 and "FAIL  dae_int8.tflite: checksum mismatch" in failed.output
-    assert failed.output.count("PASS") == 3
+    assert failed.output.count("PASS") == 4
 
 
 def test_verify_without_manifest(tmp_path):
@@ -141,9 +142,9 @@ def test_demo_writes_pictures_from_the_golden_digits(tmp_path, exported_dir, mon
 
 def test_bench_measures_every_artifact(exported_dir, mnist, quick_bench):
     bench_module = quick_bench
-    result = bench_module.bench(exported_dir, mnist.x_test[:40] / np.float32(255), [1], log=lambda line: None, large=False)
+    result = bench_module.bench(exported_dir, IdxSource(mnist, None), 40, [1], log=lambda line: None, large=False)
     files = [row["file"] for row in result["rows"]]
-    assert files == ["dae.keras", "dae.tflite", "dae.onnx", "dae_int8.tflite", "dae_int8.onnx"]
+    assert files == ["dae.keras", "dae.tflite", "dae.onnx", "dae_fp16.tflite", "dae_int8.tflite", "dae_int8.onnx"]
     keras_row = result["rows"][0]
     for row in result["rows"]:
         assert row["throughput_ips"] > 0 and row["latency_ms_p95"] >= row["latency_ms_median"] > 0
@@ -164,8 +165,9 @@ def result_stub() -> dict:
             "rows": [], "input": {}}
 
 
+@pytest.mark.slow
 def test_bench_large_images_whole_and_tiles(exported_dir, mnist, monkeypatch):
-    from dae_edge.runtime import bench as bench_module, bench_large
+    from dae_edge.bench import bench as bench_module, large as bench_large
 
     monkeypatch.setattr(bench_large, "SIDES", (64, 96))
     monkeypatch.setattr(bench_large, "STRIP", (1, 3000))

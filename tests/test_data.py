@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import write_idx, write_small_mnist
-from dae_edge.train import data as data_module
-from dae_edge.train.data import DataError, load_mnist, load_npz, read_idx
+from dae_edge.core import idx as data_module
+from dae_edge.core.idx import DataError, load_mnist, load_npz, read_idx
 
 
 def test_reads_gzip_and_raw_idx(tmp_path):
@@ -74,12 +74,7 @@ def test_npz_and_search_order(tmp_path, monkeypatch, mnist):
 def test_clear_message_when_everything_fails(tmp_path, monkeypatch):
     monkeypatch.delenv(data_module.ENV_VAR, raising=False)
     monkeypatch.setattr(data_module, "KERAS_CACHE", tmp_path / "absent.npz")
-    import keras.datasets.mnist
-
-    def offline():
-        raise OSError("no network")
-
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    monkeypatch.setattr(data_module, "MNIST_URL", (tmp_path / "no-such-file.npz").as_uri())  # as offline as a URL gets
     with pytest.raises(DataError, match="download failed.*--data DIR.*DAE_EDGE_DATA"):
         load_mnist()
 

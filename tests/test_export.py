@@ -2,14 +2,16 @@ import json
 
 import numpy as np
 import pytest
+
+from dae_edge.core.idx_source import IdxSource
 from typer.testing import CliRunner
 
 from dae_edge.export import onnx_export
 from dae_edge.export.exporter import ExportOptions, export
-from dae_edge.runtime.cli import app
-from dae_edge.runtime.files import sha256
+from dae_edge.app.cli import app
+from dae_edge.core.files import sha256
 
-ARTIFACTS = ["dae.tflite", "dae.onnx", "dae_int8.tflite", "dae_int8.onnx"]
+ARTIFACTS = ["dae.tflite", "dae.onnx", "dae_fp16.tflite", "dae_int8.tflite", "dae_int8.onnx"]
 runner = CliRunner()
 
 
@@ -70,7 +72,7 @@ def test_a_perturbed_conversion_is_not_published(exported_copy, mnist, monkeypat
 
     monkeypatch.setattr(onnx_export, "to_onnx", perturbed)
     with pytest.raises(Exception, match=r"dae.onnx on validation images: max \|Δ\|"):
-        export(exported_copy / "dae.keras", exported_copy, mnist, ExportOptions(validation_images=50))
+        export(exported_copy / "dae.keras", exported_copy, ExportOptions(validation_images=50), source=IdxSource(mnist, None))
     assert snapshot(exported_copy) == before
     assert not [p for p in exported_copy.iterdir() if p.name.startswith(".staging")]
 
@@ -98,7 +100,7 @@ def bad_model(folder):
     ("missing", "no such model file"),
     ("not_keras", "not a loadable Keras model"),
     ("wrong_suffix", "not a Keras model"),
-    ("wrong_input", "is not (batch, any height, any width, 1)"),
+    ("wrong_input", "is not (batch, any height, any width, 1 or 3)"),
     ("few_calibration", "too few"),
     ("unwritable", "cannot write there"),
 ])
@@ -141,7 +143,7 @@ def test_a_crashing_converter_is_one_line_and_publishes_nothing(exported_copy, m
 
 
 def test_large_images_run_whole_unless_tiles_keep_clearly_more():
-    from dae_edge.export.exporter import _large_choice
+    from dae_edge.export.large_choice import large_choice as _large_choice
 
     assert _large_choice({"whole": 24.512, "tiles": 24.518})["large_images"] == "whole"  # a tie: the faster one
     assert _large_choice({"whole": 17.41, "tiles": 18.88})["large_images"] == "tiles"  # the paper model on digit grids

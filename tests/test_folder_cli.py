@@ -8,9 +8,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from conftest import write_pictures
-from dae_edge.runtime.cli import app
-from dae_edge.runtime.images import read_image
-from dae_edge.runtime.metrics import psnr
+from dae_edge.app.cli import app
+from dae_edge.core.images import read_image
+from dae_edge.core.metrics import psnr
 
 runner = CliRunner()
 
@@ -124,7 +124,7 @@ def test_export_refuses_a_model_without_a_contract(tmp_path, folder_exported_dir
 
 
 def test_invert_auto_brings_pages_to_a_page_model_and_back(tmp_path, folder_exported_dir):
-    from dae_edge.runtime.images import DARK_ON_LIGHT, LIGHT_ON_DARK, Invert
+    from dae_edge.core.images import DARK_ON_LIGHT, LIGHT_ON_DARK, Invert
 
     page = tmp_path / "page.png"
     write_pictures(tmp_path, ("page",))
@@ -151,7 +151,7 @@ def test_invert_auto_brings_pages_to_a_page_model_and_back(tmp_path, folder_expo
     bare.mkdir()
     shutil.copy(model / "dae.onnx", bare / "dae.onnx")
     from dae_edge.runtime.denoiser import Denoiser
-    from dae_edge.runtime.images import ANY_POLARITY
+    from dae_edge.core.images import ANY_POLARITY
 
     assert Denoiser.load(bare / "dae.onnx").polarity == ANY_POLARITY  # no contract: nothing about MNIST assumed
     manifest["input"]["polarity"] = "upside down"
@@ -161,17 +161,15 @@ def test_invert_auto_brings_pages_to_a_page_model_and_back(tmp_path, folder_expo
 
 
 def test_bench_of_a_picture_model_measures_large_images_too(folder_exported_dir, quick_bench, monkeypatch):
-    from dae_edge.runtime import bench_large
-    from dae_edge.train.sources import source_from_contract
+    from dae_edge.bench import large as bench_large
+    from dae_edge.core.data import source_from_contract
 
     bench_module = quick_bench
     monkeypatch.setattr(bench_large, "SIDES", (64, 96))
     monkeypatch.setattr(bench_large, "STRIP", (1, 3000))
     manifest = json.loads((folder_exported_dir / "manifest.json").read_text())
     source = source_from_contract(manifest["contract"])
-    pictures = [pixels for _, pixels in source.whole_validation_images()]
-    result = bench_module.bench_pictures(folder_exported_dir, pictures, source.validation_images(16, 1234)[..., 0], [1],
-                                         log=lambda line: None)
+    result = bench_module.bench(folder_exported_dir, source, 100, [1], log=lambda line: None)
     assert [r["file"] for r in result["large"]] == [a["file"] for a in manifest["artifacts"]]
     for row in result["large"]:
         assert row["side1_whole_s"] > 0 and row["busy_ips_1"] > 0 and "strip_error" not in row and "large_error" not in row

@@ -9,15 +9,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from dae_edge.core.idx_source import IdxSource
 from typer.testing import CliRunner
 
 from dae_edge.export import exporter, onnx_export
 from dae_edge.export.exporter import ExportOptions, export
 from dae_edge.runtime.backends import open_backend
-from dae_edge.runtime.cli import app
+from dae_edge.app.cli import app
 from dae_edge.runtime.denoiser import Denoiser
-from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.tolerances import INT8_MEAN_ABS, INT8_STEP, agreement
+from dae_edge.core.errors import DaeEdgeError
+from dae_edge.runtime.precision import INT8_STEP, TOLERANCES, Precision, agreement
+
+INT8_MEAN_ABS = TOLERANCES[Precision.int8].mean_abs
 from dae_edge.runtime.verify import verify_folder
 
 runner = CliRunner()
@@ -33,7 +37,7 @@ def test_export_never_deletes_what_a_manifest_names_outside_its_folder(exported_
                               {"file": str(absolute), "sha256": "0" * 64, "precision": "fp32"}]
     (exported_copy / "manifest.json").unlink()  # a link into the published version: replace it by a plain file
     (exported_copy / "manifest.json").write_text(json.dumps(manifest))
-    export(exported_copy / "dae.keras", exported_copy, mnist, ExportOptions(validation_images=50), log=lambda line: None)
+    export(exported_copy / "dae.keras", exported_copy, ExportOptions(validation_images=50), source=IdxSource(mnist, None), log=lambda line: None)
     assert victim.read_text() == "keep me" and absolute.read_text() == "keep me too"
     assert all(c.status == "pass" for c in verify_folder(exported_copy))
 
@@ -51,25 +55,27 @@ def test_a_failed_export_leaves_the_old_set_and_cleans_up_after_a_killed_one(exp
 
     monkeypatch.setattr(onnx_export, "to_onnx", crash_after_some_files)
     with pytest.raises(DaeEdgeError, match="dae.onnx: conversion failed"):
-        export(exported_copy / "dae.keras", exported_copy, mnist, ExportOptions(validation_images=50), log=lambda line: None)
+        export(exported_copy / "dae.keras", exported_copy, ExportOptions(validation_images=50), source=IdxSource(mnist, None), log=lambda line: None)
     assert {p.name: p.read_bytes() for p in exported_copy.iterdir() if p.is_file()} == before
     assert [p.name for p in versions.iterdir()] == [os.readlink(exported_copy / ".current").split("/")[-1]]
     assert all(c.status == "pass" for c in verify_folder(exported_copy))
 
 
+@pytest.mark.slow
 def test_killing_an_export_at_any_moment_leaves_a_folder_that_verifies(exported_copy, mnist_dir):
     """SIGKILL at several moments of a real export: the folder holds the old set or the new, never a mix."""
-    command = [sys.executable, "-m", "dae_edge.runtime.cli", "export", "--model", str(exported_copy / "dae.keras"),
+    command = [sys.executable, "-m", "dae_edge.app.cli", "export", "--model", str(exported_copy / "dae.keras"),
                "--out", str(exported_copy), "--data", str(mnist_dir), "--int8", "--validation-images", "100",
-               "--calibration-images", "64"]
+               "--calibration-images", "64", "--fp16"]
     for delay in (2.0, 6.0, 9.0):
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
         checks = list(verify_folder(exported_copy))
-        assert len(checks) == 4 and all(c.status == "pass" for c in checks), (delay, checks)
-    assert runner.invoke(app, command[3:]).exit_code == 0
+        assert len(checks) == 5 and all(c.status == "pass" for c in checks), (delay, checks)
+    last = runner.invoke(app, command[3:])
+    assert last.exit_code == 0, last.output
     assert len(list((exported_copy / ".versions").iterdir())) == 1  # the killed exports' folders are gone
 
 
@@ -85,7 +91,7 @@ def test_train_and_export_on_the_base_install_name_the_extra(command, monkeypatc
 
 
 def test_export_checks_the_model_before_the_data(tmp_path, monkeypatch):
-    from dae_edge.train import data
+    from dae_edge.core import idx as data
 
     monkeypatch.setattr(data, "load_mnist", lambda *a: pytest.fail("the data were loaded before the model was checked"))
     result = runner.invoke(app, ["export", "--model", str(tmp_path / "nothere.keras"), "--out", str(tmp_path / "out")])
@@ -113,8 +119,8 @@ def onnx_model(path: Path, input_shape: list, output_shape: list, op: str = "Ide
 
 
 @pytest.mark.parametrize("case, message", [
-    ("nchw", "input shape [None, 1, 28, 28]; the runtime expects NHWC float32 (batch, height, width, 1)"),
-    ("rgb", "input shape [None, 28, 28, 3]"),
+    ("nchw", "input shape [None, 1, 28, 28]; the runtime expects NHWC float32 (batch, height, width, 1 or 3)"),
+    ("two_channels", "input shape [None, 28, 28, 2]"),
     ("uint8", "input type tensor(uint8)"),
     ("half_size", "dae-edge runs image-to-image denoisers"),
 ])
@@ -124,8 +130,8 @@ def test_models_of_other_shapes_are_refused_at_load(tmp_path, case, message):
     path = tmp_path / f"{case}.onnx"
     if case == "nchw":
         onnx_model(path, ["n", 1, 28, 28], ["n", 1, 28, 28])
-    elif case == "rgb":
-        onnx_model(path, ["n", 28, 28, 3], ["n", 28, 28, 3])
+    elif case == "two_channels":
+        onnx_model(path, ["n", 28, 28, 2], ["n", 28, 28, 2])
     elif case == "uint8":
         onnx_model(path, ["n", 28, 28, 1], ["n", 28, 28, 1], elem=TensorProto.UINT8)
     else:  # 2×2 pooling over H and W: a 28×28 input gives a 14×14 output
@@ -141,12 +147,13 @@ def test_a_batch_one_model_runs_many_tiles(tmp_path):
     np.testing.assert_allclose(Denoiser.load(path, threads=1).denoise(images), images, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_train_and_export_keep_the_terminal_clean(tmp_path, small_mnist_dir):
     out = tmp_path / "m"
     for args in (["train", "--data", str(small_mnist_dir), "--limit", "64", "--epochs", "1", "--out", str(out)],
                  ["export", "--model", str(out / "dae.keras"), "--out", str(out), "--data", str(small_mnist_dir),
                   "--int8", "--validation-images", "100", "--calibration-images", "32"]):
-        done = subprocess.run([sys.executable, "-m", "dae_edge.runtime.cli", *args], capture_output=True, text=True, timeout=300)
+        done = subprocess.run([sys.executable, "-m", "dae_edge.app.cli", *args], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         noise = [line for line in (done.stdout + done.stderr).splitlines()
                  if line.startswith(("I0000", "E0000", "W0000", "WARNING", "INFO")) or "fully_quantize" in line]
@@ -167,6 +174,7 @@ def test_the_int8_gate_fails_on_a_wrong_int8_output():
     assert any("dB below the reference" in f for f in agreement("int8", reference, blurred, clean)[1])
 
 
+@pytest.mark.slow
 def test_export_refuses_a_wrong_int8_artifact(exported_copy, mnist, monkeypatch):
     quantize = onnx_export.to_onnx_int8
 
@@ -184,7 +192,7 @@ def test_export_refuses_a_wrong_int8_artifact(exported_copy, mnist, monkeypatch)
     before = {p.name: p.read_bytes() for p in exported_copy.iterdir() if p.is_file()}
     monkeypatch.setattr(onnx_export, "to_onnx_int8", off_by_a_bias)
     with pytest.raises(exporter.ExportError, match=r"dae_int8.onnx on validation images: mean \|Δ\|"):
-        export(exported_copy / "dae.keras", exported_copy, mnist, ExportOptions(int8=True, validation_images=100),
+        export(exported_copy / "dae.keras", exported_copy, ExportOptions(int8=True, validation_images=100), source=IdxSource(mnist, None),
                log=lambda line: None)
     assert {p.name: p.read_bytes() for p in exported_copy.iterdir() if p.is_file()} == before
 

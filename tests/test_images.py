@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.images import LIGHT_ON_DARK, MAX_PIXELS, Invert, read_image, write_image
+from dae_edge.core.errors import DaeEdgeError
+from dae_edge.core.images import LIGHT_ON_DARK, MAX_PIXELS, Invert, read_image, write_image
 
 DIGIT = np.zeros((28, 28), np.uint8)
 DIGIT[6:22, 12:16] = 255  # a white "1" on black

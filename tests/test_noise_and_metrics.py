@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from dae_edge.runtime.metrics import psnr, ssim
-from dae_edge.runtime.noise import add_noise
+from dae_edge.core.metrics import psnr, ssim
+from dae_edge.core.noise import add_noise
 
 
 def test_noise_is_seeded_clipped_and_scaled():
@@ -39,7 +39,7 @@ def test_ssim_matches_scikit_image():
 
 
 def test_noise_specs_parse_and_refuse():
-    from dae_edge.runtime.noise import Noise
+    from dae_edge.core.noise import Noise
 
     assert Noise.parse("gaussian:0.5") == Noise("gaussian", 0.5, None)
     assert Noise.parse("gaussian:0.1-0.8") == Noise("gaussian", 0.1, 0.8) and Noise.parse("gaussian:.1-.8").blind
@@ -50,7 +50,7 @@ def test_noise_specs_parse_and_refuse():
 
 
 def test_noise_models_corrupt_reproducibly():
-    from dae_edge.runtime.noise import Noise, add_noise
+    from dae_edge.core.noise import Noise, add_noise
 
     clean = np.random.default_rng(0).random((200, 16, 16, 1), dtype=np.float32)
     assert np.array_equal(Noise.parse("gaussian:0.5").apply(clean, 3), add_noise(clean, 0.5, 3))  # the paper's draws

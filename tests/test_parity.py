@@ -13,28 +13,37 @@ from typer.testing import CliRunner
 from conftest import need
 from dae_edge.export.onnx_export import to_onnx, to_onnx_int8
 from dae_edge.export.tflite_export import to_tflite
-from dae_edge.runtime.formats import BY_SUFFIX
-from dae_edge.runtime.cli import app
-from dae_edge.runtime.denoiser import Denoiser, litert_installed, shipped_models
-from dae_edge.runtime.metrics import psnr
-from dae_edge.runtime.noise import add_noise
-from dae_edge.runtime.tolerances import INT8_PSNR_DROP_DB
+from dae_edge.runtime.formats import BY_NAME, BY_SUFFIX
+from dae_edge.app.cli import app
+from dae_edge.runtime.denoiser import Denoiser, shipped_models
+from dae_edge.core.metrics import psnr
+from dae_edge.core.noise import add_noise
+from dae_edge.runtime.precision import TOLERANCES, Precision
+
+INT8_PSNR_DROP_DB = TOLERANCES[Precision.int8].psnr_drop_db
 from dae_edge.runtime.verify import verify_folder
-from dae_edge.train.data import to_float
-from dae_edge.train.reference import KerasPredict
-from dae_edge.train.sources import source_from_contract
-from parity import FP32, INT8, INT8_PAIR, PNG_STEP, Tolerance, assert_close
+from dae_edge.core.idx import to_float
+from dae_edge.bench.reference import KerasPredict
+from dae_edge.core.data import source_from_contract
+from parity import BY_PRECISION, FP16, FP32, INT8, INT8_PAIR, PNG_STEP, Tolerance, assert_close
 
 # (reference, candidate, tolerance): "keras" is the trained model, the others exported artifacts.
 PAIRS = [
     ("keras", "dae.tflite", FP32),
     ("keras", "dae.onnx", FP32),
     ("dae.tflite", "dae.onnx", FP32),  # LiteRT ↔ onnxruntime on the same float weights
+    ("keras", "dae_fp16.tflite", FP16),
+    ("dae.tflite", "dae_fp16.tflite", FP16),  # float16 weights against the same float32 ones
     ("keras", "dae_int8.tflite", INT8),
     ("keras", "dae_int8.onnx", INT8),
     ("dae_int8.tflite", "dae_int8.onnx", INT8_PAIR),  # LiteRT ↔ onnxruntime, both int8
 ]
 ARTIFACTS = sorted({name for pair in PAIRS for name in pair[:2]} - {"keras"})
+
+
+def tolerance_of(name: str) -> Tolerance:
+    """The gate's tolerance for an artifact against Keras, by the precision its name carries."""
+    return BY_PRECISION[next((p for p in ("int8", "fp16") if f"_{p}." in name), "fp32")]
 
 
 SETS = {"mnist": "exported_dir", "pictures": "folder_exported_dir"}
@@ -57,7 +66,7 @@ def clean(exported, request) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def models(exported) -> dict[str, Denoiser]:
-    need(litert_installed(), "LiteRT (ai-edge-litert) is not installed")
+    need(BY_NAME["tflite"].installed(), "LiteRT (ai-edge-litert) is not installed")
     exported_dir = exported
     loaded = {name: Denoiser.load(exported_dir / name, threads=1) for name in ARTIFACTS}
     keras_model = KerasPredict(exported_dir / "dae.keras")  # Keras behind the Backend interface: same tiles and blocks
@@ -125,7 +134,7 @@ def test_whole_images_agree_with_keras_in_one_pass(models, inputs, name, shape, 
     image[: min(shape[0], 28), : min(shape[1], 28)] = inputs["digits"][0][: min(shape[0], 28), : min(shape[1], 28)]
     model = Denoiser.load(models[name].path, threads=2, large="whole")
     reference = keras_one_pass(models["keras"].backend.model, image, model.geometry.multiple)
-    tolerance = INT8 if "int8" in name else FP32
+    tolerance = tolerance_of(name)
     assert_close(f"keras one pass ↔ {name} whole on {shape}", reference[None], model.denoise(image[None]), tolerance)
 
 
@@ -140,7 +149,7 @@ def test_dae_edge_run_on_png_files(tmp_path, models, inputs, exported, name):
     assert result.exit_code == 0, result.output
     written = np.stack([np.asarray(Image.open(tmp_path / "out" / f"d{i}.denoised.png")) for i in range(7)]) / 255.0
     expected = models["keras"].denoise(digits / np.float32(255))
-    base = INT8 if "int8" in name else FP32
+    base = tolerance_of(name)
     tolerance = Tolerance(max_abs=None if base.max_abs is None else base.max_abs + PNG_STEP,
                           mean_abs=None if base.mean_abs is None else base.mean_abs + PNG_STEP)
     assert_close(f"keras ↔ dae-edge run {name} via PNG", expected.astype(np.float64), written, tolerance)
@@ -151,7 +160,7 @@ def test_every_backend_and_artifact_kind_is_covered(exported):
     assert {a["file"] for a in manifest["artifacts"]} <= set(ARTIFACTS), "an exported artifact has no parity pair"
     assert set(BY_SUFFIX) <= {os.path.splitext(name)[1] for name in ARTIFACTS}, "a format in the table has no parity pair"
     kinds = {(a["format"], a["precision"]) for a in manifest["artifacts"]}
-    assert kinds == {("tflite", "fp32"), ("onnx", "fp32"), ("tflite", "int8"), ("onnx", "int8")}
+    assert kinds == {("tflite", "fp32"), ("onnx", "fp32"), ("tflite", "fp16"), ("tflite", "int8"), ("onnx", "int8")}
 
 
 def _perturbed(model):
@@ -164,13 +173,15 @@ def _perturbed(model):
     return clone
 
 
-@pytest.mark.parametrize("name", ["dae.tflite", "dae.onnx", "dae_int8.tflite", "dae_int8.onnx"])
+@pytest.mark.parametrize("name", ["dae.tflite", "dae_fp16.tflite", "dae.onnx", "dae_int8.tflite", "dae_int8.onnx"])
 def test_a_perturbed_artifact_is_caught(tmp_path, models, inputs, name):
     fixed = _perturbed(models["keras"].backend.model)
     calibration = inputs["digits"][:32, ..., None]
     path = tmp_path / name
     if name == "dae.tflite":
         to_tflite(fixed, path)
+    elif name == "dae_fp16.tflite":
+        to_tflite(fixed, path, float16=True)
     elif name == "dae_int8.tflite":
         to_tflite(fixed, path, calibration)
     else:
@@ -184,7 +195,7 @@ def test_a_perturbed_artifact_is_caught(tmp_path, models, inputs, name):
 
 
 def test_shipped_models_match_their_golden_set():
-    need(litert_installed(), "LiteRT (ai-edge-litert) is not installed")
+    need(BY_NAME["tflite"].installed(), "LiteRT (ai-edge-litert) is not installed")
     folder = shipped_models()
     need((folder / "manifest.json").is_file(), "no models have been shipped yet")
     checks = list(verify_folder(folder))

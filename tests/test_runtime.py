@@ -5,9 +5,9 @@ import pytest
 
 from dae_edge.runtime import denoiser as denoiser_module
 from dae_edge.runtime.denoiser import Denoiser
-from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.core.errors import DaeEdgeError
 from dae_edge.runtime.quant import dequantize, quantize
-from dae_edge.runtime.tiling import merge, split
+from dae_edge.runtime.tiling import Blend, cut, offsets
 
 MODELS = ["dae.onnx", "dae.tflite", "dae_int8.onnx", "dae_int8.tflite"]
 
@@ -18,12 +18,15 @@ def test_quantize_rounds_then_clips():
     assert dequantize(q, 0.5, -10).tolist() == [0.0, 0.5, 1.0, 68.5, -59.0]
 
 
-@pytest.mark.parametrize("shape", [(28, 28), (5, 3), (29, 61), (100, 40)])
-def test_tiles_cover_the_image_and_merge_back(shape):
+@pytest.mark.parametrize("shape", [(28, 28, 1), (5, 3, 1), (29, 61, 3), (100, 40, 1)])
+def test_tiles_cover_the_image_and_blend_back(shape):
     image = np.random.default_rng(0).random(shape, dtype=np.float32)
-    tiles, offsets = split(image, 28)
-    assert tiles.shape[1:] == (28, 28)
-    assert np.allclose(merge(tiles, offsets, shape), image, atol=1e-6)
+    blend = Blend(shape, 28)
+    for y, x in offsets(shape, 28):
+        tile = cut(image, y, x, 28)
+        assert tile.shape == (28, 28, shape[2])
+        blend.add(tile, y, x)
+    assert np.allclose(blend.result(), image, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -93,7 +96,7 @@ def test_default_model_follows_the_installed_runtime(exported_dir, monkeypatch):
 
 def test_bad_array_shape(exported_dir):
     with pytest.raises(DaeEdgeError, match="expected images of shape"):
-        Denoiser.load(exported_dir / "dae.onnx").denoise(np.zeros((2, 28, 28, 3), np.float32))
+        Denoiser.load(exported_dir / "dae.onnx").denoise(np.zeros((2, 28, 28, 2), np.float32))
 
 
 def test_tflite_runtime_alone_is_not_used(exported_dir, monkeypatch):

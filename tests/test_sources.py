@@ -6,10 +6,13 @@ import pytest
 from PIL import Image
 
 from conftest import write_idx
-from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.images import ANY_POLARITY, DARK_ON_LIGHT, LIGHT_ON_DARK
-from dae_edge.train import sources
-from dae_edge.train.sources import DataConfig, FolderSource, IdxSource, open_source, scan_folder, source_from_contract
+from dae_edge.core.errors import DaeEdgeError
+from dae_edge.core.images import ANY_POLARITY, DARK_ON_LIGHT, LIGHT_ON_DARK
+from dae_edge.core import folder as sources
+from dae_edge.core.data import open_source, source_from_contract
+from dae_edge.core.folder import FolderSource, scan_folder
+from dae_edge.core.idx_source import IdxSource
+from dae_edge.core.sources import DataConfig
 
 
 def gray(folder, name, shape, value=None, seed=0):

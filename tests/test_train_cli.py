@@ -5,10 +5,10 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from dae_edge.runtime.cli import app
-from dae_edge.runtime.metrics import psnr, ssim
-from dae_edge.runtime.noise import add_noise
-from dae_edge.train.data import load_mnist, to_float
+from dae_edge.app.cli import app
+from dae_edge.core.metrics import psnr, ssim
+from dae_edge.core.noise import add_noise
+from dae_edge.core.idx import load_mnist, to_float
 from dae_edge.train import training
 
 OUTPUTS = {"dae.keras", "config.json", "contract.json", "history.json", "loss.png", "samples.png", "metrics.json"}
@@ -48,6 +48,7 @@ def test_short_training_run_writes_everything(tmp_path, small_mnist_dir):
     assert json.loads((tmp_path / "config.json").read_text())["epochs"] == 2
 
 
+@pytest.mark.slow
 def test_same_command_same_weights_and_resume(tmp_path, small_mnist_dir, monkeypatch):
     data = ["--data", str(small_mnist_dir)]
     assert train(*data, "--out", str(tmp_path / "a")).exit_code == 0

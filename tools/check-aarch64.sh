@@ -98,7 +98,7 @@ cat > "$work/outputs.py" <<'PY'
 import sys
 import numpy as np
 from dae_edge.runtime.denoiser import SHIPPED, Denoiser, shipped_folder
-from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.core.errors import DaeEdgeError
 from dae_edge.runtime.manifest import read_manifest
 
 out = {}

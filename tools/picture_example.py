@@ -11,10 +11,10 @@ import numpy as np
 from PIL import Image
 
 from dae_edge.runtime.denoiser import Denoiser
-from dae_edge.runtime.filters import median3
-from dae_edge.runtime.images import Invert, read_image, side_by_side, to_uint8
-from dae_edge.runtime.metrics import psnr
-from dae_edge.runtime.noise import pairs
+from dae_edge.bench.filters import median3
+from dae_edge.core.images import Invert, read_image, side_by_side, to_uint8
+from dae_edge.core.metrics import psnr
+from dae_edge.core.noise import pairs
 
 SIDE = 256  # each picture is shown at most this wide and high
 

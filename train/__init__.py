@@ -1,1 +1,1 @@
-"""Training: the MNIST loader, the reference DAE and the `dae-edge train` command."""
+"""Training: the networks, the configuration, the contract and the training loop (Keras)."""

@@ -3,7 +3,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
 
-from dae_edge.runtime.noise import Noise
+from dae_edge.core.noise import Noise
 
 ARCH_DOWNSAMPLING = {"paper": 4, "unet": 4, "photo": 8}  # each architecture train/model.py builds, and how much it pools
 ARCHS = tuple(ARCH_DOWNSAMPLING)

@@ -7,14 +7,17 @@ from pathlib import Path
 
 import numpy as np
 
-from dae_edge.runtime.errors import DaeEdgeError
-from dae_edge.runtime.files import ensure_writable_dir, publish, staging_dir
-from dae_edge.runtime.metrics import psnr, ssim
-from dae_edge.runtime.noise import pairs
+from dae_edge.core.errors import DaeEdgeError
+from dae_edge.core.grids import grids
+from dae_edge.core.files import ensure_writable_dir, publish, staging_dir
+from dae_edge.core.metrics import psnr, ssim
+from dae_edge.core.noise import pairs
 from dae_edge.train.config import ARCH_DOWNSAMPLING, TrainConfig
 from dae_edge.train.contract import make_contract
-from dae_edge.train.data import Mnist
-from dae_edge.train.sources import CONTRACT, IdxSource, Source, golden_picks
+from dae_edge.core.idx import Mnist
+from dae_edge.core.contract import CONTRACT
+from dae_edge.core.idx_source import IdxSource
+from dae_edge.core.sources import Source, golden_picks
 
 CHECKPOINT_DIR = ".checkpoint"
 OUTPUTS = ["dae.keras", "config.json", CONTRACT, "history.json", "loss.png", "samples.png", "metrics.json"]
@@ -57,18 +60,13 @@ def _load_checkpoint(folder: Path, config: TrainConfig, contract: dict):
 
 
 def mosaic(images: np.ndarray, side: int) -> np.ndarray:
-    """(N, h, w, 1) → (N // side², side·h, side·w, 1): consecutive images laid out side × side.
+    """(N, h, w, c) → (N // side², side·h, side·w, c): consecutive images laid out side × side.
 
     A model trained on single digits learns that the zero padding beyond the border means clean
     background, and then fails where digits touch each other in one larger image. In a mosaic
     every digit has both: the image border on some sides and noisy neighbours on others.
     """
-    if side == 1:
-        return images
-    n, h, w, c = images.shape
-    k = n // side**2
-    grid = images[: k * side**2].reshape(k, side, side, h, w, c).transpose(0, 1, 3, 2, 4, 5)
-    return grid.reshape(k, side * h, side * w, c)
+    return images if side == 1 else grids(images, side, side)
 
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's convert("L")

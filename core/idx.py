@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.core.errors import DaeEdgeError
 
 ENV_VAR = "DAE_EDGE_DATA"
 KERAS_CACHE = Path("~/.keras/datasets/mnist.npz")
@@ -114,16 +114,26 @@ def load_path(path: Path) -> Mnist:
     return load_idx_folder(path)
 
 
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"  # the file Keras downloads
+
+
 def _download() -> Mnist:
+    """Fetch mnist.npz into Keras's cache (a temporary name, then renamed), as keras.datasets.mnist would."""
+    import tempfile
+    import urllib.request
+
+    target = KERAS_CACHE.expanduser()
     try:
-        from keras.datasets import mnist  # imported here: only training installs Keras
-    except ImportError:
-        raise DataError(f"MNIST not found; {HOW_TO_FIX}") from None
-    try:
-        (x_train, y_train), (x_test, y_test) = mnist.load_data()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with urllib.request.urlopen(MNIST_URL, timeout=60) as response, \
+                tempfile.NamedTemporaryFile(dir=target.parent, prefix=".mnist-", suffix=".npz", delete=False) as tmp:
+            tmp.write(response.read())
+        os.replace(tmp.name, target)
     except Exception as exc:  # any network or cache failure ends in the same advice
+        if "tmp" in locals():
+            Path(tmp.name).unlink(missing_ok=True)
         raise DataError(f"MNIST not found and the download failed ({type(exc).__name__}); {HOW_TO_FIX}") from None
-    return _check(Mnist(x_train, y_train, x_test, y_test), KERAS_CACHE.expanduser())
+    return load_npz(target)
 
 
 def load_mnist(data: Path | None = None) -> Mnist:

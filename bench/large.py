@@ -1,6 +1,6 @@
 """`dae-edge bench`, large images and a busy machine: whole against tiles, megapixels per second,
 peak memory of a fresh process, and throughput while another process keeps one core busy."""
-import statistics
+import os
 import subprocess
 import sys
 import tempfile
@@ -9,41 +9,38 @@ from pathlib import Path
 
 import numpy as np
 
-from dae_edge.runtime.denoiser import Denoiser
-from dae_edge.runtime.grids import cells, mosaic
-from dae_edge.runtime.images import write_image
-from dae_edge.runtime.metrics import psnr
+from dae_edge.runtime.denoiser import LARGE_MODES, Denoiser
+from dae_edge.bench.timing import median_seconds, per_second
+from dae_edge.core.grids import grids, mosaic
+from dae_edge.core.images import write_image
+from dae_edge.core.metrics import psnr
 
 GRID = 10  # composites of 10 × 10 test digits
 # `dae-edge run` that reports its own peak memory as it exits. The process's own VmHWM, not the
 # rusage a parent sees: a forked child starts with its parent's pages counted (here the bench's Keras).
 REPORT_PEAK = ("import atexit, sys\n"
                "atexit.register(lambda: sys.stderr.write(next(l for l in open('/proc/self/status') if l.startswith('VmHWM:'))))\n"
-               "from dae_edge.runtime.cli import main\nsys.argv[0] = 'dae-edge'\nmain()")
+               "from dae_edge.app.cli import main\nsys.argv[0] = 'dae-edge'\nmain()")
+# The busy core's owner: it dies with the bench, however the bench ends (a parent-death signal where Linux
+# offers one, and its parent checked all the while elsewhere).
+SPINNER = ("import ctypes, os, sys\n"
+           "try:\n    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG: SIGKILL when the bench ends\n"
+           "except (OSError, AttributeError):\n    pass\n"
+           "while os.getppid() == int(sys.argv[1]):  # and where that is not offered, stop once orphaned\n    pass\n")
 SIDES = (512, 4000)
 STRIP = (1, 16_000_000)
 
 
 def composite_quality(path: Path, clean: np.ndarray, noisy: np.ndarray) -> dict:
     """Mean per-digit PSNR of 10×10 grids of noisy test digits, run whole and in tiles, and one by one."""
+    from dae_edge.export.large_choice import mode_quality
+
     count = len(clean) // GRID**2 * GRID**2
-    grids = [(mosaic(noisy[i : i + GRID**2], 28 * GRID, 28 * GRID), clean[i : i + GRID**2]) for i in range(0, count, GRID**2)]
     figures = {"single": float(psnr(clean[:count], Denoiser.load(path).denoise(noisy[:count])).mean())}
-    for mode in ("whole", "tiles"):
-        denoiser = Denoiser.load(path, large=mode)
-        outputs = denoiser.denoise_list([g for g, _ in grids])
-        figures[mode] = float(np.mean([psnr(c, cells(o, 28, 28)).mean() for o, (_, c) in zip(outputs, grids)]))
+    noisy_grids, clean_grids = list(grids(noisy[:count], GRID, GRID)), list(grids(clean[:count], GRID, GRID))
+    for mode in LARGE_MODES:
+        figures[mode] = mode_quality(Denoiser.load(path, large=mode), noisy_grids, clean_grids, clean.shape[1])
     return figures
-
-
-def _seconds(run, repeats: int) -> float:
-    run()
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
 
 
 def large_speed(path: Path, noisy: np.ndarray) -> dict:
@@ -51,9 +48,9 @@ def large_speed(path: Path, noisy: np.ndarray) -> dict:
     figures = {}
     for i, side in enumerate(SIDES):
         image = mosaic(noisy, side, side)
-        for mode in ("whole", "tiles"):
+        for mode in LARGE_MODES:
             denoiser = Denoiser.load(path, large=mode)
-            seconds = _seconds(lambda: denoiser.denoise_list([image]), 3 if i == 0 else 1)
+            seconds = median_seconds(lambda: denoiser.denoise_list([image]), 3 if i == 0 else 1)
             figures[f"side{i}_{mode}_s"] = seconds
             figures[f"side{i}_{mode}_mpps"] = side * side / seconds / 1e6
     return figures
@@ -80,16 +77,11 @@ def fresh_process(path: Path, noisy: np.ndarray) -> dict:
 
 def busy_throughput(path: Path, batch: np.ndarray, threads: int, seconds: float = 2.0) -> float:
     """Images per second on `threads` threads while another process spins on one core."""
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    spinner = subprocess.Popen([sys.executable, "-c", SPINNER, str(os.getpid())])
     try:
         time.sleep(0.3)
         denoiser = Denoiser.load(path, threads=threads)
-        denoiser.denoise(batch)
-        done, began = 0, time.perf_counter()
-        while time.perf_counter() - began < seconds:
-            denoiser.denoise(batch)
-            done += len(batch)
-        return done / (time.perf_counter() - began)
+        return per_second(lambda: denoiser.denoise(batch), len(batch), seconds)
     finally:
         spinner.kill()
         spinner.wait()

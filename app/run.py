@@ -1,4 +1,4 @@
-"""`dae-edge run`, `verify` and `bench`: the commands of the edge runtime."""
+"""`dae-edge run` and `verify`: the commands of the edge runtime."""
 import json
 import sys
 from enum import Enum
@@ -8,10 +8,10 @@ from typing import Annotated, Optional
 import typer
 
 from dae_edge.runtime.formats import BY_NAME, FORMATS
-from dae_edge.runtime.images import Invert
-from dae_edge.runtime.options import BenchOptions, RunOptions
+from dae_edge.core.images import Invert
+from dae_edge.runtime.options import RunOptions
 
-RUN, BENCH = RunOptions(), BenchOptions()
+RUN = RunOptions()
 
 
 BackendChoice = Enum("BackendChoice", {"auto": "auto", **{f.name: f.name for f in FORMATS}}, type=str)
@@ -25,7 +25,7 @@ class LargeChoice(str, Enum):
 
 def _pick_model(model: Optional[Path], backend: BackendChoice, model_name: Optional[str] = None) -> Path:
     from dae_edge.runtime.denoiser import default_model, shipped_folder
-    from dae_edge.runtime.errors import DaeEdgeError
+    from dae_edge.core.errors import DaeEdgeError
 
     if model is not None and model_name is not None:
         raise DaeEdgeError("--model and --model-name name two models; give one")
@@ -54,8 +54,8 @@ def run_command(
 ) -> None:
     """Denoise images; writes NAME.denoised.png (in the input's size and polarity) for each."""
     from dae_edge.runtime.denoiser import Denoiser
-    from dae_edge.runtime.errors import DaeEdgeError
-    from dae_edge.runtime.files import ensure_writable_dir
+    from dae_edge.core.errors import DaeEdgeError
+    from dae_edge.core.files import ensure_writable_dir
     from dae_edge.runtime.inputs import expand_inputs
     from dae_edge.runtime.run import denoise_files
 
@@ -102,7 +102,7 @@ def verify_command(
 ) -> None:
     """Check every artifact's checksum and run its golden digits through each available runtime."""
     from dae_edge.runtime.denoiser import SHIPPED, shipped_folder
-    from dae_edge.runtime.errors import DaeEdgeError
+    from dae_edge.core.errors import DaeEdgeError
     from dae_edge.runtime.manifest import MANIFEST
     from dae_edge.runtime.verify import verify_folder
 
@@ -117,46 +117,3 @@ def verify_command(
                 failures.append(check.file)
     if failures:
         raise DaeEdgeError(f"verify failed for {', '.join(failures)}")
-
-
-def bench_command(
-    models: Annotated[Optional[Path], typer.Option(help="Folder with manifest.json (default: the shipped models).")] = None,
-    n: Annotated[int, typer.Option(min=1, max=10000, help="Validation images for quality: MNIST test digits, or whole validation pictures.")] = BENCH.n,
-    threads: Annotated[str, typer.Option(help="Comma-separated thread counts to measure.")] = BENCH.threads,
-    data: Annotated[Optional[Path], typer.Option(help="The model's training data, where it has moved (default: what its contract names; MNIST from $DAE_EDGE_DATA).")] = None,
-    val_data: Annotated[Optional[Path], typer.Option(help="Its validation pictures, where they have moved (trained with --val-data).")] = None,
-    large: Annotated[bool, typer.Option(help="Also measure large images, a fresh process's memory and a busy core.")] = BENCH.large,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the table.")] = False,
-) -> None:
-    """Measure size, quality at the model's own noise beside classical filters, latency, throughput and cold start
-    of every artifact (and Keras, if installed)."""
-    from dae_edge.runtime.bench import bench, bench_pictures, format_table
-    from dae_edge.runtime.denoiser import shipped_folder
-    from dae_edge.runtime.errors import DaeEdgeError
-    from dae_edge.runtime.manifest import read_manifest
-    from dae_edge.train.data import load_mnist, to_float
-    from dae_edge.train.sources import FolderSource, source_from_contract
-
-    try:
-        counts = [int(t) for t in threads.split(",")]
-    except ValueError:
-        raise DaeEdgeError(f"--threads {threads!r}: expected numbers separated by commas, like 1,2") from None
-    if not counts or min(counts) < 1:
-        raise DaeEdgeError("--threads: each count must be at least 1")
-    folder = models or shipped_folder()
-    contract = (read_manifest(folder) or {}).get("contract")
-    log = lambda line: typer.echo(line, err=True)  # noqa: E731
-    if contract is None:  # exported before contracts: an MNIST model
-        source = None
-    else:
-        source = source_from_contract(contract, data, val_data)
-    if isinstance(source, FolderSource):
-        pictures = [pixels for _, pixels in source.whole_validation_images(n)]
-        patches = source.validation_images(256, contract["noise_seed"])[..., 0]
-        result = bench_pictures(folder, pictures, patches, counts, log, large=large)
-        if skipped := source.skipped_summary():
-            log(skipped)
-    else:
-        clean = to_float((source.data if source else load_mnist(data)).x_test[:n])[..., 0]
-        result = bench(folder, clean, counts, log=log, large=large)
-    typer.echo(json.dumps(result, indent=2) if as_json else format_table(result))

@@ -4,10 +4,11 @@ from typing import Annotated
 
 import typer
 
-from dae_edge.export.cli import export_command
-from dae_edge.runtime.commands import bench_command, run_command, verify_command
-from dae_edge.runtime.demo import demo_command
-from dae_edge.train.cli import train_command
+from dae_edge.app.export import export_command
+from dae_edge.app.bench import bench_command
+from dae_edge.app.run import run_command, verify_command
+from dae_edge.app.demo import demo_command
+from dae_edge.app.train import train_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Denoising autoencoders on edge devices: train, export, run, verify, demo, bench.")
@@ -31,7 +32,7 @@ def _options(
     if debug:
         import os
 
-        from dae_edge.runtime.quiet import DEBUG_ENV
+        from dae_edge.core.quiet import DEBUG_ENV
 
         os.environ[DEBUG_ENV] = "1"
 
@@ -42,8 +43,8 @@ def _one_line_errors(command, native_logs: bool = True):
 
     @functools.wraps(command)
     def guarded(*args, **kwargs):
-        from dae_edge.runtime.errors import DaeEdgeError
-        from dae_edge.runtime.quiet import native_stderr_silenced
+        from dae_edge.core.errors import DaeEdgeError
+        from dae_edge.core.quiet import native_stderr_silenced
 
         try:
             if native_logs:

@@ -1,23 +1,22 @@
 """Quality at the model's own noise, on its own validation images, beside classical filters (numpy only)."""
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from dae_edge.runtime.denoiser import Denoiser, geometry
-from dae_edge.runtime.errors import RuntimeMissing
-from dae_edge.runtime.filters import FILTERS
-from dae_edge.runtime.metrics import psnr, ssim
-from dae_edge.runtime.noise import Noise, pairs
+from dae_edge.core.errors import RuntimeMissing
+from dae_edge.bench.filters import FILTERS
+from dae_edge.core.metrics import psnr, ssim
+from dae_edge.core.noise import corrupt_each, pairs
 
 
 def corrupt(images: list[np.ndarray], noise: str, seed: int) -> list[np.ndarray]:
-    """Each clean (H, W) image with the model's noise: one seeded draw over a stack of equal sizes, else one per image."""
-    model = Noise.parse(noise)
+    """Each clean (H, W[, C]) image with the model's noise: one seeded draw over a stack of equal sizes, else one per image."""
     if len({image.shape for image in images}) == 1:
-        return list(pairs(np.stack(images)[..., None], model, seed)[0][..., 0])
-    return [pairs(image[None, ..., None], model, [seed, i])[0][0, ..., 0] for i, image in enumerate(images)]
+        stack = np.stack(images)
+        return list(pairs(stack.reshape(*stack.shape[:3], -1), noise, seed)[0].reshape(stack.shape))
+    return corrupt_each(images, noise, seed, list(range(len(images))))
 
 
 def _scores(clean: list[np.ndarray], outputs: list[np.ndarray]) -> dict[str, float]:
@@ -32,7 +31,7 @@ def _filtered(images: list[np.ndarray], method: Callable) -> list[np.ndarray]:
 
 
 def own_noise_quality(models: Path, manifest: dict, clean: list[np.ndarray], noise_seed: int,
-                      log: Callable[[str], None] = print) -> dict:
+                      log: Callable[[str], None] = print, keras=None) -> dict:
     """PSNR and SSIM of the noisy input, each classical filter, Keras (where installed) and every artifact,
     all on the same noisy images; whole images, as `dae-edge run` processes them."""
     noise = manifest["input"]["noise"]
@@ -41,12 +40,8 @@ def own_noise_quality(models: Path, manifest: dict, clean: list[np.ndarray], noi
     for name, method in FILTERS.items():
         methods[name] = _scores(clean, _filtered(noisy, method))
     denoisers = []
-    keras_file = models / manifest["source"]["file"]
-    if importlib.util.find_spec("keras") and keras_file.is_file():
-        from dae_edge.train.reference import KerasPredict  # only where TensorFlow is installed
-
-        keras = KerasPredict(keras_file)
-        denoisers.append((keras_file.name, Denoiser(keras, keras_file, None, geometry(keras, manifest), threads=1)))
+    if keras is not None:  # the Keras baseline, where TensorFlow is installed (bench loads it once)
+        denoisers.append((keras.path.name, Denoiser(keras, keras.path, None, geometry(keras, manifest), threads=1)))
     for entry in manifest["artifacts"]:
         try:
             denoisers.append((entry["file"], Denoiser.load(models / entry["file"])))

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
-from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.core.errors import DaeEdgeError
 
 MAX_PIXELS = 16_000_000  # 16 MP: far above any digit scan, well below Pillow's 89 MP bomb limit
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm"}
@@ -25,6 +25,7 @@ class Invert(str, Enum):
 # A model's polarity, as its contract states it: the background it was trained on. "any": trained on a
 # mix (photographs), so images are never inverted for it.
 LIGHT_ON_DARK, DARK_ON_LIGHT, ANY_POLARITY = "light on dark", "dark on light", "any"
+POLARITIES = (LIGHT_ON_DARK, DARK_ON_LIGHT, ANY_POLARITY)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,13 @@ class LoadedImage:
 
 
 SOFTWARE = "dae-edge"  # the PNG text tag that marks a file this tool wrote (and may overwrite)
+OUTPUT_TAG = ".denoised"
+COMPARE_TAG = ".compare"
+
+
+def is_our_output(path: Path) -> bool:
+    """`NAME.denoised.png` or `NAME.compare.png`: what run writes, never read back as an input."""
+    return path.name.lower().endswith((f"{OUTPUT_TAG}.png", f"{COMPARE_TAG}.png"))
 
 
 def _flatten(image: Image.Image) -> tuple[Image.Image | None, np.ndarray | None]:
@@ -86,9 +94,9 @@ def is_colour(image: Image.Image) -> bool:
     return image.mode not in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
-def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = ANY_POLARITY, channels: int = 1) -> LoadedImage:
-    """Load an image file as a model of `polarity` expects it: one channel (or `channels` 3: RGB), [0, 1],
-    inverted where `invert` says."""
+def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = ANY_POLARITY, channels: int | None = 1) -> LoadedImage:
+    """Load an image file as a model of `polarity` expects it, in [0, 1], inverted where `invert` says: one channel,
+    or with `channels` 3 RGB, or with None as the file has it (RGB where it has colour, else grey)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -97,7 +105,8 @@ def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = ANY_POL
                     raise DaeEdgeError(f"{path}: {image.width}×{image.height} is above the limit of {MAX_PIXELS:,} pixels")
                 frames = getattr(image, "n_frames", 1)
                 colour = is_colour(image)
-                gray = (_to_rgb if channels == 3 else _to_gray)(ImageOps.exif_transpose(image))
+                rgb = channels == 3 or channels is None and colour
+                gray = (_to_rgb if rgb else _to_gray)(ImageOps.exif_transpose(image))
     except FileNotFoundError:
         raise DaeEdgeError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -152,7 +161,7 @@ def written_by_us(path: Path) -> bool:
 
 
 def write_image(path: Path, pixels: np.ndarray, inverted: bool = False, overwrite: bool = False) -> None:
-    """Write an 8-bit grayscale PNG in the input's polarity, tagged as ours: to a temporary name unique to
+    """Write an 8-bit grey (H, W) or RGB (H, W, 3) PNG in the input's polarity, tagged as ours: to a temporary name unique to
     this process, then renamed in place, so concurrent writers leave one whole file. A file that this
     tool did not write is replaced only with `overwrite`."""
     if path.exists() and not overwrite and not written_by_us(path):
@@ -162,7 +171,10 @@ def write_image(path: Path, pixels: np.ndarray, inverted: bool = False, overwrit
         with open(tmp, "xb") as f:
             info = PngInfo()
             info.add_text("Software", SOFTWARE)
-            Image.fromarray(to_uint8(pixels, inverted), mode="L").save(f, format="PNG", pnginfo=info)
+            eight = to_uint8(pixels, inverted)
+            rgb = eight.ndim == 3 and eight.shape[2] == 3
+            Image.fromarray(eight if rgb else eight.reshape(eight.shape[:2]), mode="RGB" if rgb else "L").save(
+                f, format="PNG", pnginfo=info)
         os.replace(tmp, path)
     except (OSError, ValueError) as exc:
         try:
@@ -173,9 +185,13 @@ def write_image(path: Path, pixels: np.ndarray, inverted: bool = False, overwrit
 
 
 def side_by_side(*images: np.ndarray, gap: int = 2) -> np.ndarray:
-    """Images of one height next to each other, separated by a mid-gray gap."""
+    """Images next to each other, separated by a mid-grey gap; RGB where any of them is."""
     height = max(image.shape[0] for image in images)
+    channels = max(image.shape[2] if image.ndim == 3 else 1 for image in images)
     parts = []
     for image in images:
-        parts += [np.pad(image, ((0, height - image.shape[0]), (0, 0))), np.full((height, gap), 0.5, np.float32)]
-    return np.concatenate(parts[:-1], axis=1)
+        image = image.reshape(*image.shape[:2], -1)
+        image = np.repeat(image, channels // image.shape[2], axis=2)
+        parts += [np.pad(image, ((0, height - image.shape[0]), (0, 0), (0, 0))), np.full((height, gap, channels), 0.5, np.float32)]
+    joined = np.concatenate(parts[:-1], axis=1)
+    return joined if channels == 3 else joined[..., 0]

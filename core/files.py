@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dae_edge.runtime.errors import DaeEdgeError
+from dae_edge.core.errors import DaeEdgeError
 
 
 def sha256(path: Path) -> str:

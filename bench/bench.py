@@ -13,14 +13,16 @@ from pathlib import Path
 import numpy as np
 
 from dae_edge.runtime.backends import open_backend
-from dae_edge.runtime.bench_quality import corrupt, format_own_noise, own_noise_quality
+from dae_edge.bench.quality import corrupt, format_own_noise, own_noise_quality
 from dae_edge.runtime.denoiser import Denoiser
-from dae_edge.runtime.errors import DaeEdgeError, RuntimeMissing
-from dae_edge.runtime.filters import median3
-from dae_edge.runtime.images import write_image
+from dae_edge.core.errors import DaeEdgeError, RuntimeMissing
+from dae_edge.bench.filters import median3
+from dae_edge.bench.timing import call_seconds, per_second
+from dae_edge.core.sources import Source
+from dae_edge.core.images import write_image
 from dae_edge.runtime.manifest import read_manifest
-from dae_edge.runtime.metrics import psnr, ssim
-from dae_edge.runtime.noise import pairs
+from dae_edge.core.metrics import psnr, ssim
+from dae_edge.core.noise import pairs
 
 LATENCY_WARMUP, LATENCY_RUNS = 20, 300
 THROUGHPUT_BATCH, THROUGHPUT_SECONDS = 256, 2.0
@@ -58,33 +60,19 @@ def _quality(run, clean: np.ndarray, noise_seed: int) -> dict:
 
 
 def _latency(run, image: np.ndarray) -> dict:
-    for _ in range(LATENCY_WARMUP):
-        run(image)
-    times = []
-    for _ in range(LATENCY_RUNS):
-        began = time.perf_counter()
-        run(image)
-        times.append((time.perf_counter() - began) * 1000)
+    times = [t * 1000 for t in call_seconds(lambda: run(image), LATENCY_RUNS, LATENCY_WARMUP)]
     return {"latency_ms_median": statistics.median(times), "latency_ms_p95": float(np.percentile(times, 95))}
 
 
-def _throughput(run, batch: np.ndarray) -> float:
-    run(batch)
-    done, began = 0, time.perf_counter()
-    while time.perf_counter() - began < THROUGHPUT_SECONDS:
-        run(batch)
-        done += len(batch)
-    return done / (time.perf_counter() - began)
-
-
 def _speed(run, noisy: np.ndarray) -> dict:
-    return {**_latency(run, noisy[:1]), "throughput_ips": _throughput(run, noisy[:THROUGHPUT_BATCH])}
+    batch = noisy[:THROUGHPUT_BATCH]
+    return {**_latency(run, noisy[:1]), "throughput_ips": per_second(lambda: run(batch), len(batch), THROUGHPUT_SECONDS)}
 
 
 def _cold_start(model: Path, threads: int, image: Path) -> float:
     """Median wall time of a fresh `dae-edge run` process, from launch to the written file."""
     script = Path(sys.executable).with_name("dae-edge")
-    launcher = [str(script)] if script.is_file() else [sys.executable, "-m", "dae_edge.runtime.cli"]
+    launcher = [str(script)] if script.is_file() else [sys.executable, "-m", "dae_edge.app.cli"]
     command = [*launcher, "run", str(image), "--model", str(model), "--threads", str(threads)]
     times = []
     for _ in range(COLD_STARTS):
@@ -106,7 +94,7 @@ def noise_curve(path: Path | None, clean: np.ndarray, noise_seed: int, run=None)
 
 def large_images(path: Path, clean: np.ndarray | None, noisy: np.ndarray, log=print) -> dict:
     """Large images laid out from the noisy images (N, h, w, 1); with `clean` MNIST digits, also the composites' PSNR."""
-    from dae_edge.runtime import bench_large
+    from dae_edge.bench import large as bench_large
 
     log(f"large images with {path.name}: {'composites, ' * (clean is not None)}512×512 and 4000×4000, a fresh process, a busy core")
     batch = noisy[:THROUGHPUT_BATCH, ..., 0]
@@ -126,21 +114,27 @@ def _large_rows(models: Path, manifest: dict, clean: np.ndarray | None, noisy: n
     return rows
 
 
-def _rows(models: Path, manifest: dict, noisy: np.ndarray, threads: list[int], log, quality=None) -> list[dict]:
-    """Size, speed and cold start of Keras (where installed) and every artifact; `quality(run)` adds columns."""
+def keras_baseline(models: Path, manifest: dict):
+    """The trained Keras model through model.predict, where TensorFlow is installed and the file is there; else None."""
+    keras_file = models / manifest["source"]["file"]
+    if not (importlib.util.find_spec("keras") and keras_file.is_file()):
+        return None
+    from dae_edge.bench.reference import KerasPredict  # only where TensorFlow is installed
+
+    return KerasPredict(keras_file, THROUGHPUT_BATCH)
+
+
+def _rows(models: Path, manifest: dict, noisy: np.ndarray, threads: list[int], log, keras=None, quality=None) -> list[dict]:
+    """Size, speed and cold start of Keras (where given) and every artifact; `quality(run)` adds columns."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         one = Path(tmp) / "one.png"
-        write_image(one, noisy[0, ..., 0])
-        keras_file = models / manifest["source"]["file"]
-        if importlib.util.find_spec("keras") and keras_file.is_file():
-            log(f"measuring {keras_file.name} (keras, model.predict)")
-            from dae_edge.train.reference import KerasPredict  # only where TensorFlow is installed
-
-            keras_model = KerasPredict(keras_file, THROUGHPUT_BATCH)
-            rows.append({"file": keras_file.name, "backend": "keras", "precision": "fp32", "threads": None,
-                         "bytes": keras_file.stat().st_size, **(quality(keras_model.run) if quality else {}),
-                         **_speed(keras_model.run, noisy), "cold_start_s": None})
+        write_image(one, noisy[0] if noisy.shape[-1] == 3 else noisy[0, ..., 0])
+        if keras is not None:
+            log(f"measuring {keras.path.name} (keras, model.predict)")
+            rows.append({"file": keras.path.name, "backend": "keras", "precision": "fp32", "threads": None,
+                         "bytes": keras.path.stat().st_size, **(quality(keras.run) if quality else {}),
+                         **_speed(keras.run, noisy), "cold_start_s": None})
         for entry in manifest["artifacts"]:
             path = models / entry["file"]
             figures = None
@@ -165,32 +159,32 @@ def _manifest(models: Path) -> dict:
     return manifest
 
 
-def bench(models: Path, clean: np.ndarray, threads: list[int], log=print, large: bool = True) -> dict:
-    """Measure every artifact in `models` (and dae.keras where TensorFlow is installed) on `clean` test digits."""
+def bench(models: Path, source: Source, count: int, threads: list[int], log=print, large: bool = True) -> dict:
+    """Measure every artifact in `models` (and dae.keras where TensorFlow is installed) on the validation images of
+    `source`: small whole images (digits) one by one, in grids and over noise levels; pictures whole, at the
+    model's own noise beside classical filters; speed on noisy validation images (digits) or patches (pictures)."""
     manifest = _manifest(models)
-    noise_seed = manifest["validation"]["noise_seed"]
-    noisy = pairs(clean, "gaussian:0.5", noise_seed)[0][..., None]
-    rows = _rows(models, manifest, noisy, threads, log, lambda run: _quality(run, clean[..., None], noise_seed))
-    large_rows = _large_rows(models, manifest, clean, noisy, log) if large else []
-    model = manifest.get("model", {})
-    curve = {"model": noise_curve(models / "dae.onnx", clean, noise_seed), "median3": noise_curve(None, clean, noise_seed, median3)}
-    own = own_noise_quality(models, manifest, list(clean), noise_seed, log)
-    return {"machine": machine(), "images": len(clean), "noise_seed": noise_seed, "model": model, "rows": rows,
-            "large": large_rows, "curve": curve, "own_noise": own, "input": manifest.get("input", {})}
-
-
-def bench_pictures(models: Path, pictures: list[np.ndarray], patches: np.ndarray, threads: list[int], log=print,
-                   large: bool = True) -> dict:
-    """Measure a model trained on pictures: quality on its whole validation `pictures` at its own noise, beside
-    classical filters; speed on noisy validation `patches` (N, patch, patch), and on large images laid out from them."""
-    manifest = _manifest(models)
-    noise_seed = manifest["validation"]["noise_seed"]
-    noisy = np.stack(corrupt(list(patches), manifest["input"]["noise"], noise_seed))[..., None]
-    rows = _rows(models, manifest, noisy, threads, log)
-    large_rows = _large_rows(models, manifest, None, noisy, log) if large else []
-    own = own_noise_quality(models, manifest, pictures, noise_seed, log)
-    return {"machine": machine(), "images": len(pictures), "noise_seed": noise_seed, "model": manifest.get("model", {}),
-            "rows": rows, "large": large_rows, "own_noise": own, "input": manifest.get("input", {}), "patches": len(patches)}
+    noise_seed, noise = manifest["validation"]["noise_seed"], manifest["input"]["noise"]
+    clean = source.bench_images(count)
+    keras = keras_baseline(models, manifest)
+    result = {"machine": machine(), "images": len(clean), "noise_seed": noise_seed, "model": manifest.get("model", {}),
+              "input": manifest.get("input", {}), "one_by_one": source.one_by_one}
+    if source.one_by_one:
+        digits = np.stack(clean)
+        noisy = pairs(digits, "gaussian:0.5", noise_seed)[0][..., None]
+        quality = lambda run: _quality(run, digits[..., None], noise_seed)  # noqa: E731
+    else:
+        patches = source.validation_images(256, noise_seed)
+        noisy, quality = np.stack(corrupt(list(patches[..., 0] if patches.shape[-1] == 1 else patches), noise, noise_seed)), None
+        noisy = noisy.reshape(patches.shape)
+        result["patches"] = len(patches)
+    result["rows"] = _rows(models, manifest, noisy, threads, log, keras, quality)
+    result["large"] = _large_rows(models, manifest, digits if source.one_by_one else None, noisy, log) if large else []
+    if source.one_by_one:
+        result["curve"] = {"model": noise_curve(models / "dae.onnx", digits, noise_seed),
+                           "median3": noise_curve(None, digits, noise_seed, median3)}
+    result["own_noise"] = own_noise_quality(models, manifest, clean, noise_seed, log, keras)
+    return result
 
 
 def format_table(result: dict) -> str:
@@ -204,7 +198,7 @@ def format_table(result: dict) -> str:
              f"latency at batch 1, throughput at batch {THROUGHPUT_BATCH}", "",
              "| file | backend | threads | KB | PSNR 0.5 | SSIM 0.5 | PSNR 0.3 | PSNR 0.7 | median ms | p95 ms | images/s | cold start s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    if "patches" in result:  # a model trained on pictures: speed here, quality at its own noise below
+    if not result.get("one_by_one", "patches" not in result):  # pictures: speed here, quality at their own noise below
         patch = result["input"].get("patch", "?")
         lines[-4:] = [f"speed on noisy {patch}×{patch} validation patches: latency at batch 1, throughput at batch "
                       f"{min(THROUGHPUT_BATCH, result['patches'])}", "",
@@ -234,7 +228,7 @@ def _large_table(result: dict) -> list[str]:
     """The large-image rows; the composite columns only where digits were measured (MNIST models)."""
     if not result.get("large"):
         return []
-    from dae_edge.runtime.bench_large import SIDES, STRIP
+    from dae_edge.bench.large import SIDES, STRIP
 
     small, big, strip = SIDES[0], SIDES[-1], f"{STRIP[0]}×{STRIP[1]:,}"
     digits = "composite_single" in result["large"][0]

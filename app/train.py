@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from dae_edge.train.config import ARCHS, TrainConfig
-from dae_edge.train.sources import FOLDER_PATCH, DataConfig
+from dae_edge.core.sources import FOLDER_PATCH, DataConfig
 
 DEFAULT = TrainConfig()
 DATA = DataConfig()
@@ -18,19 +18,19 @@ def train_command(
     patch: Annotated[Optional[int], typer.Option(help=f"Training patch side in pixels, a multiple of 4 (default: 28 for MNIST, {FOLDER_PATCH} for folders).")] = DATA.patch,
     pad: Annotated[bool, typer.Option(help="Pad pictures smaller than a patch (--no-pad refuses them).")] = DATA.pad,
     val_fraction: Annotated[float, typer.Option(help="Share of a folder's files held out for validation (by file, seeded).")] = DATA.val_fraction,
-    patches_per_epoch: Annotated[int, typer.Option(help="Random patches drawn afresh for each epoch (folders).")] = DATA.patches_per_epoch,
-    val_patches: Annotated[int, typer.Option(help="Fixed validation patches cut from the validation files (folders).")] = DATA.val_patches,
-    channels: Annotated[int, typer.Option(help="1: grey; 3: colour (RGB), grey pictures as three equal channels (folders).")] = DATA.channels,
-    grey_share: Annotated[float, typer.Option(help="Colour models: share of the patches turned grey, so grey pictures are learnt too.")] = DEFAULT.grey_share,
+    patches_per_epoch: Annotated[int, typer.Option(min=1, help="Random patches drawn afresh for each epoch (folders).")] = DATA.patches_per_epoch,
+    val_patches: Annotated[int, typer.Option(min=1, help="Fixed validation patches cut from the validation files (folders).")] = DATA.val_patches,
+    channels: Annotated[int, typer.Option(min=1, max=3, help="1: grey; 3: colour (RGB), grey pictures as three equal channels (folders).")] = DATA.channels,
+    grey_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Colour models: share of the patches turned grey, so grey pictures are learnt too.")] = DEFAULT.grey_share,
     loss: Annotated[str, typer.Option(help="bce (the paper's) or mse.")] = DEFAULT.loss,
-    filters: Annotated[int, typer.Option(help="Width of the network's first layers (32: the paper's).")] = DEFAULT.filters,
+    filters: Annotated[int, typer.Option(min=1, help="Width of the network's first layers (32: the paper's).")] = DEFAULT.filters,
     out: Annotated[Path, typer.Option(help="Folder for the model, history, plots and metrics.")] = Path("models"),
-    arch: Annotated[str, typer.Option(help=f"Network: {', '.join(ARCHS)} (the paper's DAE, or the stronger U-Net).")] = DEFAULT.arch,
+    arch: Annotated[str, typer.Option(help=f"Network: {', '.join(ARCHS)} (the paper's DAE, the stronger U-Net, the residual photo U-Net).")] = DEFAULT.arch,
     noise: Annotated[str, typer.Option(help="Noise to remove: gaussian:0.5, gaussian:0.1-0.8 (blind), poisson:PEAK, saltpepper:FRACTION.")] = DEFAULT.noise,
     fresh_noise: Annotated[bool, typer.Option(help="Draw new training noise every epoch (the paper draws it once).")] = DEFAULT.fresh_noise,
     mosaic: Annotated[int, typer.Option(help="Train on N×N mosaics of images, so that neighbours touching in one picture are no surprise.")] = DEFAULT.mosaic,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = DEFAULT.epochs,
-    batch_size: Annotated[int, typer.Option(help="Images per training step.")] = DEFAULT.batch_size,
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per training step.")] = DEFAULT.batch_size,
     learning_rate: Annotated[float, typer.Option(help="Adam's learning rate.")] = DEFAULT.learning_rate,
     lr_schedule: Annotated[str, typer.Option(help="constant, or cosine: a cosine decay over the last 40% of the epochs.")] = DEFAULT.lr_schedule,
     limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = DEFAULT.limit,
@@ -39,7 +39,7 @@ def train_command(
 ) -> None:
     """Train the denoising autoencoder and write dae.keras, config.json, contract.json, history.json, loss.png, samples.png, metrics.json."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-    from dae_edge.runtime.errors import DaeEdgeError, require_training_stack
+    from dae_edge.core.errors import DaeEdgeError, require_training_stack
 
     require_training_stack("train")
     try:
@@ -50,8 +50,8 @@ def train_command(
                                  val_patches=val_patches, channels=channels)
     except ValueError as exc:
         raise DaeEdgeError(str(exc)) from None
-    from dae_edge.runtime.files import output_folder
-    from dae_edge.train.sources import open_source
+    from dae_edge.core.files import output_folder
+    from dae_edge.core.data import open_source
     from dae_edge.train.training import check_patch, train
 
     source = open_source(data, data_config, seed, val_data, limit)

@@ -81,3 +81,10 @@ def pairs(clean: np.ndarray, noise: Noise | str, seed: int | list[int]) -> tuple
     """(noisy, clean): the one place noisy/clean pairs are made, for training, export and bench alike."""
     noise = Noise.parse(noise) if isinstance(noise, str) else noise
     return noise.apply(clean, seed), clean
+
+
+def corrupt_each(images: list[np.ndarray], noise: Noise | str, seed: int, keys: list[int]) -> list[np.ndarray]:
+    """Each image (H, W) or (H, W, C) with a draw of its own, seeded by [seed, key]: the same image and key give the
+    same noise whatever else is corrupted with it (run keys each file by its name, bench by its place)."""
+    return [pairs(image.reshape(1, *image.shape[:2], -1), noise, [seed, key])[0].reshape(image.shape)
+            for image, key in zip(images, keys)]

@@ -1,0 +1,45 @@
+"""`dae-edge bench`."""
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dae_edge.bench.options import BenchOptions
+
+BENCH = BenchOptions()
+
+
+def bench_command(
+    models: Annotated[Optional[Path], typer.Option(help="Folder with manifest.json (default: the shipped models).")] = None,
+    n: Annotated[int, typer.Option(min=1, max=10000, help="Validation images for quality: MNIST test digits, or whole validation pictures.")] = BENCH.n,
+    threads: Annotated[str, typer.Option(help="Comma-separated thread counts to measure.")] = BENCH.threads,
+    data: Annotated[Optional[Path], typer.Option(help="The model's training data, where it has moved (default: what its contract names; MNIST from $DAE_EDGE_DATA).")] = None,
+    val_data: Annotated[Optional[Path], typer.Option(help="Its validation pictures, where they have moved (trained with --val-data).")] = None,
+    large: Annotated[bool, typer.Option(help="Also measure large images, a fresh process's memory and a busy core.")] = BENCH.large,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the table.")] = False,
+) -> None:
+    """Measure size, quality at the model's own noise beside classical filters, latency, throughput and cold start
+    of every artifact (and Keras, if installed)."""
+    from dae_edge.bench.bench import bench, format_table
+    from dae_edge.core.data import source_from_contract
+    from dae_edge.core.errors import DaeEdgeError
+    from dae_edge.core.idx_source import IdxSource
+    from dae_edge.runtime.denoiser import shipped_folder
+    from dae_edge.runtime.manifest import read_manifest
+
+    try:
+        counts = [int(t) for t in threads.split(",")]
+    except ValueError:
+        raise DaeEdgeError(f"--threads {threads!r}: expected numbers separated by commas, like 1,2") from None
+    if not counts or min(counts) < 1:
+        raise DaeEdgeError("--threads: each count must be at least 1")
+    folder = models or shipped_folder()
+    contract = (read_manifest(folder) or {}).get("contract")
+    log = lambda line: typer.echo(line, err=True)  # noqa: E731
+    # Exported before contracts: an MNIST model.
+    source = IdxSource.load(data) if contract is None else source_from_contract(contract, data, val_data)
+    result = bench(folder, source, n, counts, log, large=large)
+    if skipped := source.skipped_summary():
+        log(skipped)
+    typer.echo(json.dumps(result, indent=2) if as_json else format_table(result))

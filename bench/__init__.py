@@ -1,0 +1,1 @@
+"""dae-edge bench: quality and speed of every format beside classical filters (above the runtime; Keras where installed)."""
