@@ -8,7 +8,7 @@ import numpy as np
 from dae_edge.core.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.core.files import sha256
 from dae_edge.runtime.backends import Backend, open_backend
-from dae_edge.runtime.manifest import GOLDEN, MANIFEST, checksum_problem, read_manifest
+from dae_edge.runtime.manifest import GOLDEN, MANIFEST, checksum_problem, published_version, read_manifest
 from dae_edge.runtime.precision import Precision, agreement
 
 Case = tuple[np.ndarray, np.ndarray, np.ndarray]  # noisy inputs, the Keras model's outputs, the clean images
@@ -69,6 +69,8 @@ def verify_artifact(folder: Path, entry: dict, golden: dict[str, np.ndarray], th
 
 
 def verify_folder(folder: Path, threads: int | None = None) -> Iterator[Check]:
+    """Every artifact of the version published in `folder` (looked up once: an export meanwhile cannot mix sets)."""
+    folder = published_version(folder)
     manifest = read_manifest(folder)
     if manifest is None:
         raise DaeEdgeError(f"{folder}: no {MANIFEST} here; point verify at a folder written by dae-edge export")
