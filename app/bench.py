@@ -16,11 +16,12 @@ def bench_command(
     threads: Annotated[str, typer.Option(help="Comma-separated thread counts to measure.")] = BENCH.threads,
     data: Annotated[Optional[Path], typer.Option(help="The model's training data, where it has moved (default: what its contract names; MNIST from $DAE_EDGE_DATA).")] = None,
     val_data: Annotated[Optional[Path], typer.Option(help="Its validation pictures, where they have moved (trained with --val-data).")] = None,
-    large: Annotated[bool, typer.Option(help="Also measure large images, a fresh process's memory and a busy core.")] = BENCH.large,
+    full: Annotated[bool, typer.Option("--full", help="Also large images (512² and 4000²), a fresh process's memory and a busy core: minutes more.")] = BENCH.full,
+    save: Annotated[bool, typer.Option("--save", help="Write the result as bench.json into the models folder.")] = BENCH.save,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the table.")] = False,
 ) -> None:
     """Measure size, quality at the model's own noise beside classical filters, latency, throughput and cold start
-    of every artifact (and Keras, if installed)."""
+    of every artifact (and Keras, if installed): a minute or so; --full adds large images, memory and a busy core."""
     from dae_edge.bench.bench import bench, format_table
     from dae_edge.core.data import source_from_contract
     from dae_edge.core.errors import DaeEdgeError
@@ -39,7 +40,12 @@ def bench_command(
     log = lambda line: typer.echo(line, err=True)  # noqa: E731
     # Exported before contracts: an MNIST model.
     source = IdxSource.load(data) if contract is None else source_from_contract(contract, data, val_data)
-    result = bench(folder, source, n, counts, log, large=large)
+    result = bench(folder, source, n, counts, log, large=full)
     if skipped := source.skipped_summary():
         log(skipped)
+    if save:
+        from dae_edge.core.files import write_text_atomically
+
+        write_text_atomically(folder / "bench.json", json.dumps(result, indent=2) + "\n")
+        log(f"wrote {folder / 'bench.json'}")
     typer.echo(json.dumps(result, indent=2) if as_json else format_table(result))

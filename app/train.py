@@ -1,5 +1,6 @@
 """`dae-edge train`: train a denoising autoencoder on MNIST, other IDX data, or a folder of pictures."""
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,6 +11,27 @@ from dae_edge.core.sources import FOLDER_PATCH, DataConfig
 
 DEFAULT = TrainConfig()
 DATA = DataConfig()
+
+
+def _log(line: str) -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")  # the progress line gives way to the epoch's summary
+    typer.echo(line)
+
+
+def _progress(epoch: int, epochs: int, step: int, steps: int, seconds: float) -> None:
+    """One line on the terminal, rewritten after every batch: steps, rate, time left in the epoch and in the run."""
+    rate = step / max(seconds, 1e-9)
+    left = (steps - step) / rate
+    run_left = left + (epochs - epoch - 1) * steps / rate
+    bar = "#" * (20 * step // steps)
+    sys.stderr.write(f"\r\033[K  epoch {epoch + 1}/{epochs} [{bar:20}] {step}/{steps} steps, {rate:.1f}/s, "
+                     f"{left:.0f} s left; the run about {_duration(run_left)} more")
+    sys.stderr.flush()
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 def train_command(
@@ -26,7 +48,7 @@ def train_command(
     filters: Annotated[int, typer.Option(min=1, help="Width of the network's first layers (32: the paper's).")] = DEFAULT.filters,
     out: Annotated[Path, typer.Option(help="Folder for the model, history, plots and metrics.")] = Path("models"),
     arch: Annotated[str, typer.Option(help=f"Network: {', '.join(ARCHS)} (the paper's DAE, the stronger U-Net, the residual photo U-Net).")] = DEFAULT.arch,
-    noise: Annotated[str, typer.Option(help="Noise to remove: gaussian:0.5, gaussian:0.1-0.8 (blind), poisson:PEAK, saltpepper:FRACTION.")] = DEFAULT.noise,
+    noise: Annotated[str, typer.Option(help="Noise to remove: gaussian:0.5 (σ on the 0–1 scale of the pixels: 0.1 ≈ 25/255), gaussian:0.1-0.8 (blind), poisson:PEAK, saltpepper:FRACTION.")] = DEFAULT.noise,
     fresh_noise: Annotated[bool, typer.Option(help="Draw new training noise every epoch (the paper draws it once).")] = DEFAULT.fresh_noise,
     mosaic: Annotated[int, typer.Option(help="Train on N×N mosaics of images, so that neighbours touching in one picture are no surprise.")] = DEFAULT.mosaic,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = DEFAULT.epochs,
@@ -54,14 +76,20 @@ def train_command(
     from dae_edge.core.data import open_source
     from dae_edge.train.training import check_patch, train
 
+    if data is not None and data.is_dir() and out.resolve().is_relative_to(data.resolve()):
+        raise DaeEdgeError(f"--out {out} is inside --data {data}: train would write its plots into its own data; "
+                           "choose an --out outside the data folder")
     source = open_source(data, data_config, seed, val_data, limit)
     check_patch(config, source)  # before --out is created
     with output_folder(out):
         typer.echo(f"training {arch} on {source.summary()}, with {noise} noise, {epochs} epochs → {out}/")
         try:
-            metrics = train(config, source, out, resume=resume, log=typer.echo)
+            metrics = train(config, source, out, resume=resume, log=_log, progress=_progress if sys.stderr.isatty() else None)
         except KeyboardInterrupt:
             raise DaeEdgeError(f"interrupted; the last finished epoch is checkpointed: rerun with --resume --out {out}") from None
+        except OSError as exc:
+            raise DaeEdgeError(f"{out}: could not write ({exc.strerror or exc}); free some space, then rerun with "
+                               f"--resume --out {out}") from None
     if skipped := source.skipped_summary():
         typer.echo(skipped, err=True)  # one line for every file that could not be read
     typer.echo(f"PSNR noisy {metrics['psnr_noisy']:.2f} dB → denoised {metrics['psnr_denoised']:.2f} dB; "

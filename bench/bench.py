@@ -96,12 +96,18 @@ def large_images(path: Path, clean: np.ndarray | None, noisy: np.ndarray, log=pr
     """Large images laid out from the noisy images (N, h, w, 1); with `clean` MNIST digits, also the composites' PSNR."""
     from dae_edge.bench import large as bench_large
 
-    log(f"large images with {path.name}: {'composites, ' * (clean is not None)}512×512 and 4000×4000, a fresh process, a busy core")
-    batch = noisy[:THROUGHPUT_BATCH, ..., 0]
-    composites = {} if clean is None else bench_large.composite_quality(path, clean, noisy[..., 0])
-    return {"file": path.name, **{f"composite_{k}": v for k, v in composites.items()},
-            **bench_large.large_speed(path, noisy[..., 0]), **bench_large.fresh_process(path, noisy[..., 0]),
-            "busy_ips_2": bench_large.busy_throughput(path, batch, 2), "busy_ips_1": bench_large.busy_throughput(path, batch, 1)}
+    planes = noisy[..., 0] if noisy.shape[-1] == 1 else noisy
+    batch = planes[:THROUGHPUT_BATCH]
+    figures = {"file": path.name}
+    if clean is not None:
+        log(f"large images with {path.name}: 10×10 grids of digits, whole and in tiles")
+        figures |= {f"composite_{k}": v for k, v in bench_large.composite_quality(path, clean, planes).items()}
+    log(f"large images with {path.name}: {' and '.join(f'{s}×{s}' for s in bench_large.SIDES)}, whole and in tiles")
+    figures |= bench_large.large_speed(path, planes)
+    log(f"large images with {path.name}: a fresh `dae-edge run` on the largest and on a strip (time, peak memory)")
+    figures |= bench_large.fresh_process(path, planes)
+    log(f"large images with {path.name}: throughput beside a busy core")
+    return {**figures, "busy_ips_2": bench_large.busy_throughput(path, batch, 2), "busy_ips_1": bench_large.busy_throughput(path, batch, 1)}
 
 
 def _large_rows(models: Path, manifest: dict, clean: np.ndarray | None, noisy: np.ndarray, log) -> list[dict]:

@@ -6,4 +6,5 @@ from dataclasses import dataclass
 class BenchOptions:
     n: int = 10000  # validation images for quality: all of MNIST's test digits, or up to this many pictures
     threads: str = "1,2"  # thread counts to measure, comma-separated
-    large: bool = True  # large images, a fresh process's memory and a busy core (MNIST models)
+    full: bool = False  # also large images, a fresh process's memory and a busy core: minutes more
+    save: bool = False  # write bench.json into the models folder

@@ -2,6 +2,7 @@
 model's contract recorded it."""
 from pathlib import Path
 
+from dae_edge.core.contract import check_contract
 from dae_edge.core.folder import FolderSource
 from dae_edge.core.idx import IDX_FILES
 from dae_edge.core.idx_source import IdxSource
@@ -35,6 +36,10 @@ def open_source(path: Path | None, config: DataConfig, seed: int, val_data: Path
 
 def source_from_contract(contract: dict, override: Path | None = None, val_override: Path | None = None) -> Source:
     """The source a model was trained on, as its contract names it; the overrides point at moved folders."""
+    try:
+        contract = check_contract(contract)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SourceError(f"the model's contract is not valid ({exc}); export the model again") from None
     data = contract["data"]
     if data["kind"] == "folder":
         return FolderSource.from_contract(data, override, val_override)

@@ -1,6 +1,7 @@
 """Writing files so that a failure never leaves a half-written or broken file in place."""
 import hashlib
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -60,3 +61,14 @@ def output_folder(folder: Path) -> Iterator[Path]:
             except OSError:  # not empty (a checkpoint to resume from) or not ours to remove
                 break
         raise
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write `text` to a temporary name unique to this process beside `path`, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DaeEdgeError(f"{path}: cannot write ({exc.strerror or exc})") from None

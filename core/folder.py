@@ -22,12 +22,14 @@ class ImageFile:
 class Scan:
     files: list[ImageFile] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    too_large: list[str] = field(default_factory=list)  # above TRAIN_MAX_PIXELS: left out, and said
 
 
-def scan_folder(root: Path) -> Scan:
-    """Every image under `root` (recursively, sorted), its size read from the header only; bad files noted."""
+def scan_folder(root: Path, option: str = "--data") -> Scan:
+    """Every image under `root` (recursively, sorted), its size read from the header only; bad files, and files
+    above TRAIN_MAX_PIXELS, noted and left out."""
     if not root.is_dir():
-        raise SourceError(f"--data {root}: no such folder")
+        raise SourceError(f"{option} {root}: no such folder")
     scan = Scan()
     for path in sorted(root.rglob("*")):
         if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
@@ -37,13 +39,19 @@ def scan_folder(root: Path) -> Scan:
         name = path.relative_to(root).as_posix()
         try:
             with Image.open(path) as image:
-                scan.files.append(ImageFile(name, image.width, image.height))
+                if image.width * image.height > TRAIN_MAX_PIXELS:
+                    scan.too_large.append(name)
+                else:
+                    scan.files.append(ImageFile(name, image.width, image.height))
         except (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError):
             scan.unreadable.append(name)
     if not scan.files:
-        raise SourceError(f"--data {root}: no readable images found (searched recursively for "
+        raise SourceError(f"{option} {root}: no readable images found (searched recursively for "
                           f"{', '.join(sorted(IMAGE_SUFFIXES))}); point --data at a folder of pictures")
     return scan
+
+
+TRAIN_MAX_PIXELS = 50_000_000  # a full-frame camera's 50 MP; decoded one at a time (run's limit is 16 MP)
 
 
 class FolderSource:
@@ -71,13 +79,14 @@ class FolderSource:
         scan = scan_folder(root)
         given = {"path": str(root), "val_data": None if val_data is None else str(val_data)}
         if val_data is not None:
-            val_scan = scan_folder(val_data)
+            val_scan = scan_folder(val_data, "--val-data")
             train_paths = {(root / f.name).resolve() for f in scan.files}
             overlap = [f.name for f in val_scan.files if (val_data / f.name).resolve() in train_paths]
             if overlap:
                 raise SourceError(f"--val-data {val_data} shares {len(overlap)} files with --data {root} (e.g. {overlap[0]}); "
                                   "validation files must be kept out of training")
-            return cls(root, scan.files, val_data, val_scan.files, config, seed, scan.unreadable + val_scan.unreadable, given)
+            return cls(root, scan.files, val_data, val_scan.files, config, seed,
+                       scan.unreadable + val_scan.unreadable + scan.too_large + val_scan.too_large, given)
         if len(scan.files) < 2:
             raise SourceError(f"--data {root}: one image cannot be split into training and validation; "
                               "add images or pass --val-data FOLDER")
@@ -86,7 +95,7 @@ class FolderSource:
         held = set(order[:n_val].tolist())
         train = [f for i, f in enumerate(scan.files) if i not in held]
         val = [f for i, f in enumerate(scan.files) if i in held]
-        return cls(root, train, root, val, config, seed, scan.unreadable, given)
+        return cls(root, train, root, val, config, seed, scan.unreadable + scan.too_large, given)
 
     @classmethod
     def from_contract(cls, data: dict, override: Path | None = None, val_override: Path | None = None) -> "FolderSource":
@@ -136,7 +145,7 @@ class FolderSource:
 
     def _read(self, root: Path, image: ImageFile) -> np.ndarray | None:
         try:
-            pixels = read_image(root / image.name, Invert.no, channels=self.channels).pixels
+            pixels = read_image(root / image.name, Invert.no, channels=self.channels, limit=TRAIN_MAX_PIXELS).pixels
         except DaeEdgeError:
             self.skipped.add(image.name)
             return None
@@ -149,24 +158,29 @@ class FolderSource:
         return pixels  # (H, W, channels)
 
     def _patches(self, root: Path, files: list[ImageFile], count: int, rng: np.random.Generator) -> np.ndarray:
-        """`count` random patches: files drawn in proportion to their area, each file read once per call."""
+        """`count` random patches: files drawn in proportion to their area, each file read once per call. A file that
+        cannot be decoded is left out from then on, and its patches are drawn again from the others (from a stream of
+        their own), so every call fills its count the same way however often the run was resumed."""
         area = np.array([max(f.width, self.patch) * max(f.height, self.patch) for f in files], dtype=np.float64)
         owners = np.sort(rng.choice(len(files), count, p=area / area.sum()))
+        refill = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+        pending = [(int(index), int((owners == index).sum())) for index in np.unique(owners)]
         out = np.zeros((count, self.patch, self.patch, self.channels), np.float32)
         filled = 0
-        for index in np.unique(owners):
-            n = int((owners == index).sum())
-            pixels = self._read(root, files[index])
+        while pending:
+            index, n = pending.pop(0)
+            pixels = None if files[index].name in self.skipped else self._read(root, files[index])
             if pixels is None:
+                if all(f.name in self.skipped for f in files):
+                    raise SourceError(f"{root}: none of the images could be read; check the files")
+                pending += [(int(i), 1) for i in refill.choice(len(files), n, p=area / area.sum())]
                 continue
             for _ in range(n):
                 y = rng.integers(0, pixels.shape[0] - self.patch + 1)
                 x = rng.integers(0, pixels.shape[1] - self.patch + 1)
                 out[filled] = pixels[y : y + self.patch, x : x + self.patch]
                 filled += 1
-        if filled == 0:
-            raise SourceError(f"{root}: none of the images could be read; check the files")
-        return out[:filled]
+        return out
 
     def train_images(self, epoch: int) -> np.ndarray:
         return self._patches(self.root, self.train_files, self.config.patches_per_epoch,
@@ -211,4 +225,5 @@ class FolderSource:
         if not self.skipped:
             return None
         names = sorted(self.skipped)
-        return f"skipped {len(names)} unreadable file{'s' * (len(names) > 1)}: {', '.join(names[:3])}{' …' * (len(names) > 3)}"
+        return (f"skipped {len(names)} unreadable file{'s' * (len(names) > 1)} (or above {TRAIN_MAX_PIXELS // 10**6} MP): "
+                f"{', '.join(names[:3])}{' …' * (len(names) > 3)}; their patches came from the other pictures")

@@ -51,12 +51,8 @@ def _flatten(image: Image.Image) -> tuple[Image.Image | None, np.ndarray | None]
     palettes expanded and transparency laid on white paper."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         return None, np.asarray(image, dtype=np.float32) / 65535.0
-    if image.mode == "I":
-        values = np.asarray(image, dtype=np.float64)
-        top = 255.0 if values.max() <= 255 else 65535.0
-        return None, np.clip(values / top, 0, 1).astype(np.float32)
-    if image.mode == "F":
-        return None, np.clip(np.asarray(image, dtype=np.float32), 0, 1)
+    if image.mode in ("I", "F"):
+        return None, scaled(np.asarray(image, dtype=np.float64), image.mode)
     if image.mode == "P":
         image = image.convert("RGBA")
     if image.mode in ("LA", "RGBA", "PA", "La", "RGBa"):
@@ -67,6 +63,20 @@ def _flatten(image: Image.Image) -> tuple[Image.Image | None, np.ndarray | None]
         else:  # transparent parts are the paper the picture lies on
             image = Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), rgba).convert("RGB")
     return (image if image.mode in ("L", "RGB") else image.convert("RGB")), None
+
+
+def scaled(values: np.ndarray, mode: str) -> np.ndarray:
+    """32-bit integer or float pixels in [0, 1], by the range they are in: [0, 1] as they are (floats), else
+    8-bit (up to 255) or 16-bit (up to 65,535) values; NaN, infinity, negative or larger values are refused."""
+    if not np.isfinite(values).all():
+        raise DaeEdgeError("has NaN or infinite pixel values; only finite values can be denoised")
+    low, high = float(values.min()), float(values.max())
+    ranges = ([1.0] if mode == "F" else []) + [255.0, 65535.0]
+    top = next((r for r in ranges if low >= 0 and high <= r), None)
+    if top is None:
+        raise DaeEdgeError(f"has {mode} pixel values from {low:g} to {high:g}, outside 0–1, 0–255 and 0–65,535; "
+                           "save it scaled to one of those ranges")
+    return (values / top).astype(np.float32)
 
 
 def _to_gray(image: Image.Image) -> np.ndarray:
@@ -94,15 +104,20 @@ def is_colour(image: Image.Image) -> bool:
     return image.mode not in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
-def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = ANY_POLARITY, channels: int | None = 1) -> LoadedImage:
+def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = ANY_POLARITY, channels: int | None = 1,
+               limit: int = MAX_PIXELS) -> LoadedImage:
     """Load an image file as a model of `polarity` expects it, in [0, 1], inverted where `invert` says: one channel,
     or with `channels` 3 RGB, or with None as the file has it (RGB where it has colour, else grey)."""
+    if not path.is_file():  # a pipe would block forever, a link loop raise; a folder or nothing is named as such
+        what = "is a folder, not an image" if path.is_dir() else "no such file" if not os.path.lexists(path) else \
+            "not a regular file (a pipe, a device or a link that leads nowhere)"
+        raise DaeEdgeError(f"{path}: {what}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                if image.width * image.height > MAX_PIXELS:
-                    raise DaeEdgeError(f"{path}: {image.width}×{image.height} is above the limit of {MAX_PIXELS:,} pixels")
+                if image.width * image.height > limit:
+                    raise DaeEdgeError(f"{image.width}×{image.height} is above the limit of {limit:,} pixels")
                 frames = getattr(image, "n_frames", 1)
                 colour = is_colour(image)
                 rgb = channels == 3 or channels is None and colour
@@ -114,7 +129,9 @@ def read_image(path: Path, invert: Invert = Invert.auto, polarity: str = ANY_POL
     except UnidentifiedImageError:
         raise DaeEdgeError(f"{path}: not an image that Pillow can read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DaeEdgeError(f"{path}: above the limit of {MAX_PIXELS:,} pixels") from None
+        raise DaeEdgeError(f"{path}: above the limit of {limit:,} pixels") from None
+    except DaeEdgeError as exc:
+        raise DaeEdgeError(f"{path}: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise DaeEdgeError(f"{path}: truncated or corrupt image ({exc})") from None
     inverted = invert == Invert.yes or (invert == Invert.auto and needs_inversion(gray, polarity))
@@ -160,10 +177,11 @@ def written_by_us(path: Path) -> bool:
         return False
 
 
-def write_image(path: Path, pixels: np.ndarray, inverted: bool = False, overwrite: bool = False) -> None:
+def write_image(path: Path, pixels: np.ndarray, inverted: bool = False, overwrite: bool = False,
+                tags: dict[str, str] | None = None) -> None:
     """Write an 8-bit grey (H, W) or RGB (H, W, 3) PNG in the input's polarity, tagged as ours: to a temporary name unique to
     this process, then renamed in place, so concurrent writers leave one whole file. A file that this
-    tool did not write is replaced only with `overwrite`."""
+    tool did not write is replaced only with `overwrite`. `tags` become PNG text chunks beside the Software tag."""
     if path.exists() and not overwrite and not written_by_us(path):
         raise DaeEdgeError(f"{path}: exists and was not written by dae-edge; pass --overwrite to replace it")
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")  # unique per process and call
@@ -171,6 +189,8 @@ def write_image(path: Path, pixels: np.ndarray, inverted: bool = False, overwrit
         with open(tmp, "xb") as f:
             info = PngInfo()
             info.add_text("Software", SOFTWARE)
+            for key, value in (tags or {}).items():
+                info.add_text(key, value)
             eight = to_uint8(pixels, inverted)
             rgb = eight.ndim == 3 and eight.shape[2] == 3
             Image.fromarray(eight if rgb else eight.reshape(eight.shape[:2]), mode="RGB" if rgb else "L").save(

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 KINDS = ("gaussian", "poisson", "saltpepper")
+MAX_SIGMA = 1.0  # σ on the 0–1 pixel scale: at 1 the picture is gone
+MAX_PEAK = 1e6  # photons at white; numpy's Poisson refuses rates near 1e19
 _SPEC = re.compile(r"^(?P<kind>[a-z]+):(?P<low>[0-9]*\.?[0-9]+)(?:-(?P<high>[0-9]*\.?[0-9]+))?$")
 
 
@@ -50,6 +52,10 @@ class Noise:
             raise ValueError(f"--noise {self}: the salt-and-pepper fraction must be in [0, 1]")
         if min(levels) < 0:
             raise ValueError(f"--noise {self}: levels must be >= 0")
+        if self.kind == "gaussian" and max(levels) > MAX_SIGMA:
+            raise ValueError(f"--noise {self}: σ is on the 0–1 scale of the pixels; at most {MAX_SIGMA:g}")
+        if self.kind == "poisson" and max(levels) > MAX_PEAK:
+            raise ValueError(f"--noise {self}: a Poisson peak above {MAX_PEAK:g} photons is noise-free to 8 bits; at most {MAX_PEAK:g}")
 
     def __str__(self) -> str:
         level = f"{self.low:g}" if self.high is None else f"{self.low:g}-{self.high:g}"

@@ -9,6 +9,7 @@ export (an unfinished version folder) are removed by the next export, which hold
 two exports into one folder never remove each other's work. Export removes only what it made: version
 folders inside `.versions/` and the links it made; anything else in the way is refused in one line.
 """
+import json
 import os
 import re
 import shutil
@@ -68,13 +69,23 @@ def _replaceable(out: Path, name: str, old: dict | None) -> bool:
         return os.readlink(path).startswith(f"{CURRENT}/")
     if not path.exists():
         return True
-    if not path.is_file() or old is None:
+    if not path.is_file():
         return False
-    if name == MANIFEST:
-        return True
+    if name == MANIFEST:  # a manifest of ours, even one that names what it must not: replaced by a valid one
+        return _looks_like_a_manifest(path)
+    if old is None:
+        return False
     listed = {f["file"]: f["sha256"] for a in old["artifacts"] for f in [a, *a.get("extra_files", [])]}
     listed[GOLDEN] = (old.get("golden") or {}).get("sha256")
     return listed.get(name) == sha256(path)
+
+
+def _looks_like_a_manifest(path: Path) -> bool:
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "format_version" in manifest and "artifacts" in manifest
 
 
 def _replace_with_link(path: Path, target: str) -> None:

@@ -12,6 +12,7 @@ from dae_edge.runtime import blocks, tiling
 from dae_edge.runtime.backends import Backend, default_threads, open_backend
 from dae_edge.core.errors import DaeEdgeError
 from dae_edge.runtime.formats import FORMATS, preferred
+from dae_edge.runtime.shipped import DEFAULT_MODEL, SHIPPED
 from dae_edge.runtime.manifest import MANIFEST, artifact_entry, check_checksum, published_version, read_manifest
 from dae_edge.core.images import ANY_POLARITY, LIGHT_ON_DARK
 
@@ -30,10 +31,6 @@ def shipped_models() -> Path:
     return Path(str(files("dae_edge.models")))
 
 
-SHIPPED = {"paper": "", "unet": "unet", "blind": "blind", "pictures": "pictures"}  # model names → folders under shipped_models()
-# unet: 21.14 dB against the paper's 20.40 on the 10,000 test digits, and at batch 1 on this 2-core
-# machine (default threads) 1.45× the paper's latency with int8 TFLite, 1.81× with fp32 ONNX (bench).
-DEFAULT_MODEL = "unet"
 
 
 def shipped_folder(name: str | None = None) -> Path:
@@ -283,7 +280,10 @@ class Denoiser:
             return []
         planes = [plane for image in images for plane in as_model_input(image, self.channels)]
         run = self._tiled if self.geometry.large == "tiles" else self._whole
-        outputs = iter(run(planes, progress))
+        results = run(planes, progress)
+        if not all(np.isfinite(r).all() for r in results):
+            raise DaeEdgeError(f"{self.path.name} gave NaN or infinite values: the model is broken; verify it, or export it again")
+        outputs = iter(results)
         return [from_model_output([next(outputs) for _ in range(3 if self.channels == 1 and colour(image) else 1)], image)
                 for image in images]
 

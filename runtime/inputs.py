@@ -1,5 +1,6 @@
 """Expanding the inputs of `dae-edge run` (files, folders, globs) and naming their outputs."""
 import glob
+import os
 from pathlib import Path
 
 from dae_edge.core.errors import DaeEdgeError
@@ -30,8 +31,16 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
             found.append(path)  # a missing file is reported with the others that fail
     unique: dict[Path, Path] = {}
     for path in found:
-        unique.setdefault(path.resolve(), path)  # the same file named twice is denoised once, as the user named it
+        unique.setdefault(resolved(path), path)  # the same file named twice is denoised once, as the user named it
     return list(unique.values())
+
+
+def resolved(path: Path) -> Path:
+    """The path with links resolved; a link loop (which Path.resolve raises on) stays as it is, to be refused when read."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return Path(os.path.abspath(path))
 
 
 def output_path(source: Path, out: Path | None, tag: str = OUTPUT_TAG) -> Path:

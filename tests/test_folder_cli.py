@@ -1,6 +1,7 @@
 """A model of the user's own pictures, from the command line: train, export without --data, verify, bench, run."""
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,9 +44,10 @@ def test_train_export_verify_bench_run_on_a_folder(tmp_path, pictures_dir, quick
     verified = invoke("verify", m)
     assert verified.exit_code == 0 and verified.output.count("PASS") >= 4, verified.output
 
-    benched = invoke("bench", "--models", m, "--threads", 1, "--json", "--no-large")
+    benched = invoke("bench", "--models", m, "--threads", 1, "--json", "--save")
     assert benched.exit_code == 0, benched.output
     result = json.loads(benched.stdout)
+    assert json.loads((Path(m) / "bench.json").read_text()) == result  # --save: the same figures beside the model
     methods = result["own_noise"]["methods"]
     assert result["own_noise"]["noise"] == "gaussian:0.1-0.5" and result["images"] == 1
     assert {"noisy input", "median 3×3", "Gaussian blur σ=1", "dae.keras", "dae_int8.tflite", "dae_int8.onnx"} <= set(methods)

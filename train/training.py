@@ -54,9 +54,29 @@ def _load_checkpoint(folder: Path, config: TrainConfig, contract: dict):
     saved = TrainConfig.from_dict(state["config"])
     if {**saved.to_dict(), "epochs": 0} != {**config.to_dict(), "epochs": 0}:
         raise DaeEdgeError(f"{folder}: the checkpoint was made with other options ({saved}); resume with the same ones")
+    if saved.epochs != config.epochs and config.lr_schedule != "constant":
+        raise DaeEdgeError(f"{folder}: the checkpoint was made for --epochs {saved.epochs}, and the {config.lr_schedule} "
+                           f"learning-rate schedule depends on it; resume with --epochs {saved.epochs}")
+    if config.epochs < state["epoch"]:
+        raise DaeEdgeError(f"{folder}: the checkpoint has {state['epoch']} epochs already; resume with --epochs "
+                           f"{saved.epochs} (or more, with a constant learning rate)")
     if state.get("data", contract["data"]) != contract["data"]:
         raise DaeEdgeError(f"{folder}: the checkpoint was made on other data; resume with the same --data and data options")
     return keras.models.load_model(folder / "dae.keras"), state["epoch"], state["history"]
+
+
+def _progress_callback(progress, epoch: int, epochs: int, steps: int):
+    """A Keras callback that reports (epoch, epochs, step, steps, seconds into the epoch) after every batch."""
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.began = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            progress(epoch, epochs, batch + 1, steps, time.perf_counter() - self.began)
+
+    return Progress()
 
 
 def mosaic(images: np.ndarray, side: int) -> np.ndarray:
@@ -106,6 +126,7 @@ def train(
     out: Path,
     resume: bool = False,
     log: Callable[[str], None] = print,
+    progress: Callable[[int, int, int, int, float], None] | None = None,
 ) -> dict:
     """Train the DAE on `data` (a source, or MNIST arrays), checkpoint every epoch, and write OUTPUTS into `out`.
     Returns the metrics."""
@@ -125,28 +146,36 @@ def train(
     _seed_everything(config.seed)
     if resume:
         model, start, history = _load_checkpoint(checkpoint, config, contract)
-        log(f"resuming after epoch {start}/{config.epochs}")
+        saved_epochs = json.loads((checkpoint / "state.json").read_text())["config"]["epochs"]
+        extended = f" (the run was for {saved_epochs} epochs; it now runs to {config.epochs})" * (saved_epochs != config.epochs)
+        log(f"resuming after epoch {start}/{config.epochs}{extended}")
     else:
         model, start, history = build_model(config, (None, None, source.channels)), 0, {"loss": [], "val_loss": []}
         compile_model(model, config)
 
     for epoch in range(start, config.epochs):
         began = time.perf_counter()
-        order = np.random.default_rng([config.seed, epoch]).permutation(len(x_train))
         if config.lr_schedule != "constant":
             model.optimizer.learning_rate.assign(learning_rate(config, epoch))
         if source.fresh_each_epoch and epoch > 0:
             x_train = source.train_images(epoch)
+        order = np.random.default_rng([config.seed, epoch]).permutation(len(x_train))
         picks = grey_share(x_train, config.grey_share, [config.seed, epoch, 3])
         noisy = pairs(x_train, noise, [config.seed, epoch])[0] if noisy_train is None else noisy_train
         noisy[picks] = noisy[picks][..., :1]  # a grey picture's noise is the same in every channel
         side = config.mosaic
+        batch = max(config.batch_size // side**2, 1)
+        callbacks = [] if progress is None else [_progress_callback(progress, epoch, config.epochs, -(-len(x_train) // side**2 // batch))]
         fit = model.fit(
-            mosaic(noisy[order], side), mosaic(x_train[order], side), batch_size=max(config.batch_size // side**2, 1), epochs=1,
-            shuffle=False, validation_data=(noisy_test, x_test), verbose=0,
+            mosaic(noisy[order], side), mosaic(x_train[order], side), batch_size=batch, epochs=1,
+            shuffle=False, validation_data=(noisy_test, x_test), verbose=0, callbacks=callbacks,
         )
+        losses = {key: float(fit.history[key][-1]) for key in history}
+        if not all(np.isfinite(v) for v in losses.values()):
+            raise DaeEdgeError(f"training diverged in epoch {epoch + 1} (loss {losses['loss']:g}); the last good epoch is "
+                               "checkpointed: check the data, or lower --learning-rate, and rerun")
         for key in history:
-            history[key].append(float(fit.history[key][-1]))
+            history[key].append(losses[key])
         _save_checkpoint(model, checkpoint, epoch + 1, history, config, contract)
         log(f"epoch {epoch + 1}/{config.epochs}  loss {history['loss'][-1]:.5f}  "
             f"val_loss {history['val_loss'][-1]:.5f}  ({time.perf_counter() - began:.1f} s)")
