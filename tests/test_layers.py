@@ -1,9 +1,9 @@
-"""Every import points down a floor: core < runtime < train < export < bench < app (lazy imports included)."""
+"""Every import points down a floor: core < runtime < cluster < train < export < bench < app (lazy imports too)."""
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOORS = ("core", "runtime", "train", "export", "bench", "app")  # bottom first; each may import those below it
+FLOORS = ("core", "runtime", "cluster", "train", "export", "bench", "app")  # bottom first; each imports only below
 HEAVY = {"tensorflow", "keras", "tf2onnx", "onnx", "matplotlib", "typer", "ray"}  # never in core or runtime
 
 
