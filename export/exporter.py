@@ -14,7 +14,8 @@ from dae_edge.core.noise import Noise, pairs
 from dae_edge.core.data import source_from_contract
 from dae_edge.core.sources import Source, golden_picks
 from dae_edge.export.converters import CONVERTERS
-from dae_edge.export.keras_model import check_keras_model, downsampling_factor, load_keras_model, receptive_radius
+from dae_edge.export.keras_model import (check_keras_model, downsampling_factor, fresh_copy, load_keras_model,
+                                         receptive_radius)
 from dae_edge.export.large_choice import large_choice, whole_and_tiles
 from dae_edge.export.options import ExportOptions
 from dae_edge.export.publish import publish_set
@@ -171,7 +172,7 @@ def convert_and_validate(keras_model, model: Model, fmt: Format, precision: Prec
     log(f"exporting {name}")
     converter = CONVERTERS[fmt.name]
     try:
-        written = converter.convert(keras_model, stage / name, precision.value, calibration, model.metadata())
+        written = converter.convert(fresh_copy(keras_model), stage / name, precision.value, calibration, model.metadata())
     except Exception as exc:  # converters raise anything from TensorFlow, tf2onnx or onnx
         raise ExportError(f"{name}: conversion failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
     figures, failures = validate(open_backend(stage / name, threads=1), checks.cases, precision)

@@ -75,3 +75,13 @@ def downsampling_factor(model) -> int:
                 isinstance(layer, layers.Conv2D) and not isinstance(layer, layers.Conv2DTranspose)):
             factor *= layer.strides[0]
     return factor
+
+
+def fresh_copy(model):
+    """The same layers and weights in a new model object: each converter traces its own, so what one converter
+    leaves on a model (a traced signature of its own batch size) cannot reach the next."""
+    import keras
+
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone

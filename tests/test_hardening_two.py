@@ -281,6 +281,25 @@ def help_text(command: str) -> str:
     return " ".join(output.replace("│", " ").split())
 
 
+def test_training_reports_progress_inside_each_epoch(tmp_path):
+    from dae_edge.app.train import _progress
+    from dae_edge.core.data import open_source
+    from dae_edge.train.config import TrainConfig
+    from dae_edge.train.training import train
+
+    heard = []
+    source = open_source(pictures(tmp_path / "pics"), DataConfig(patch=32, patches_per_epoch=64, val_patches=8), seed=0)
+    train(TrainConfig(epochs=2, batch_size=16), source, tmp_path / "m", log=lambda line: None,
+          progress=lambda *step: heard.append(step))
+    assert [(e, s) for e, _, s, steps, _ in heard] == [(e, s) for e in (0, 1) for s in range(1, 5)] and heard[0][3] == 4
+    import io
+    from contextlib import redirect_stderr
+
+    with redirect_stderr(io.StringIO()) as shown:
+        _progress(0, 10, 2, 4, 1.0)
+    assert "epoch 1/10" in shown.getvalue() and "2/4 steps, 2.0/s, 1 s left" in shown.getvalue() and "the run about" in shown.getvalue()
+
+
 def test_help_names_the_default_model_and_the_noise_scale():
     run_help = help_text("run")
     assert "default: unet" in run_help and "see the README" not in run_help and "0–1 scale" in run_help
