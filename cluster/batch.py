@@ -8,6 +8,7 @@ bounded-memory blocks and every PNG is written as a local run writes it: to a te
 renamed, never over a file dae-edge did not write. A worker that dies has its batch retried by Ray;
 a driver that dies is rerun, and redoes only what is not whole.
 """
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -58,14 +59,19 @@ def connect(address: str | None) -> None:
     """Join the cluster at `address`; "auto" (or None) joins RAY_ADDRESS's, or starts a local one."""
     try:
         import ray
+        import ray.data
     except ImportError:
         raise DaeEdgeError("--cluster needs Ray, which the edge runtime does not install: pip install 'dae-edge[cluster]'") from None
     if ray.is_initialized():
         return
     if address in (None, "auto") and not os.environ.get("RAY_ADDRESS"):
         address = None  # a local Ray on this machine's cores
+    elif "RAY_AUTH_MODE" not in os.environ and Path("~/.ray/auth_token").expanduser().is_file():
+        os.environ["RAY_AUTH_MODE"] = "token"  # `ray start` clusters use this machine's token (Ray >= 2.59)
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # our own progress line, not Ray Data's
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.data.DataContext.get_current().enable_progress_bars = False
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise DaeEdgeError(f"--cluster {address}: cannot join the Ray cluster ({str(exc).splitlines()[0][:200]}); "
                            "start one with `ray start --head`, or use --cluster auto") from None
