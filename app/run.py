@@ -10,7 +10,7 @@ import typer
 
 from dae_edge.runtime.formats import BY_NAME, FORMATS
 from dae_edge.runtime.shipped import DEFAULT_MODEL, SHIPPED
-from dae_edge.core.images import Invert
+from dae_edge.core.polarity import Invert
 from dae_edge.runtime.options import RunOptions
 
 RUN = RunOptions()

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from dae_edge.train.config import ARCHS, TrainConfig
-from dae_edge.core.sources import FOLDER_PATCH, DataConfig
+from dae_edge.core.data_config import FOLDER_PATCH, DataConfig
 
 DEFAULT = TrainConfig()
 DATA = DataConfig()

@@ -9,7 +9,7 @@ from pathlib import Path
 from dae_edge.core.errors import DaeEdgeError
 from dae_edge.core.images import POLARITIES
 from dae_edge.core.noise import Noise
-from dae_edge.core.sources import DataConfig
+from dae_edge.core.data_config import DataConfig
 
 CONTRACT = "contract.json"
 CONTRACT_VERSION = 1

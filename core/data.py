@@ -6,7 +6,8 @@ from dae_edge.core.contract import check_contract
 from dae_edge.core.folder import FolderSource
 from dae_edge.core.idx import IDX_FILES
 from dae_edge.core.idx_source import IdxSource
-from dae_edge.core.sources import DataConfig, Source, SourceError
+from dae_edge.core.data_config import DataConfig
+from dae_edge.core.sources import Source, SourceError
 
 
 def is_idx_folder(path: Path) -> bool:

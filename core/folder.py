@@ -8,7 +8,8 @@ from PIL import Image, UnidentifiedImageError
 from dae_edge.core.contract import data_config
 from dae_edge.core.errors import DaeEdgeError
 from dae_edge.core.images import IMAGE_SUFFIXES, Invert, is_our_output, read_image
-from dae_edge.core.sources import FOLDER_PATCH, DataConfig, SourceError, file_list_sha256, polarity_of
+from dae_edge.core.data_config import FOLDER_PATCH, DataConfig
+from dae_edge.core.sources import SourceError, file_list_sha256, polarity_of
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ import os
 import secrets
 import warnings
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -11,21 +10,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
 from dae_edge.core.errors import DaeEdgeError
+from dae_edge.core.polarity import ANY_POLARITY, DARK_ON_LIGHT, LIGHT_ON_DARK, POLARITIES, Invert  # noqa: F401
 
 MAX_PIXELS = 16_000_000  # 16 MP: far above any digit scan, well below Pillow's 89 MP bomb limit
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm"}
-
-
-class Invert(str, Enum):
-    auto = "auto"  # bring the image to the model's polarity, and the result back to the image's
-    yes = "yes"
-    no = "no"
-
-
-# A model's polarity, as its contract states it: the background it was trained on. "any": trained on a
-# mix (photographs), so images are never inverted for it.
-LIGHT_ON_DARK, DARK_ON_LIGHT, ANY_POLARITY = "light on dark", "dark on light", "any"
-POLARITIES = (LIGHT_ON_DARK, DARK_ON_LIGHT, ANY_POLARITY)
 
 
 @dataclass(frozen=True)

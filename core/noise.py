@@ -5,10 +5,10 @@
     poisson:PEAK       shot noise: Poisson(x·PEAK) / PEAK, as from a low-light sensor
     saltpepper:F       a fraction F of the pixels set to 0 or 1, half each
 """
+from __future__ import annotations  # numpy is imported where it is used: the CLI starts without it
+
 import re
 from dataclasses import dataclass
-
-import numpy as np
 
 KINDS = ("gaussian", "poisson", "saltpepper")
 MAX_SIGMA = 1.0  # σ on the 0–1 pixel scale: at 1 the picture is gone
@@ -18,6 +18,8 @@ _SPEC = re.compile(r"^(?P<kind>[a-z]+):(?P<low>[0-9]*\.?[0-9]+)(?:-(?P<high>[0-9
 
 def add_noise(images: np.ndarray, factor: float, seed: int) -> np.ndarray:
     """Return `images + factor * N(0, 1)` clipped to [0, 1], as float32, from a seeded generator."""
+    import numpy as np
+
     if factor < 0:
         raise ValueError(f"noise factor must be >= 0, got {factor}")
     rng = np.random.default_rng(seed)
@@ -67,6 +69,8 @@ class Noise:
 
     def apply(self, images: np.ndarray, seed: int | list[int]) -> np.ndarray:
         """Corrupt float images in [0, 1] (first axis: images), reproducibly from `seed`; float32 in [0, 1]."""
+        import numpy as np
+
         images = np.asarray(images, dtype=np.float32)
         if self.kind == "gaussian" and not self.blind:
             return add_noise(images, self.low, seed)  # the paper's draws, bit for bit

@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from dae_edge.core.images import Invert
+from dae_edge.core.polarity import Invert
 
 
 @dataclass(frozen=True)

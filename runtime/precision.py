@@ -1,12 +1,11 @@
 """Precisions an artifact is stored in, each with how closely it must reproduce the Keras model, and the one
 check that applies it (export's gate, `verify` on a device and the parity tests all call `agreement`)."""
+from __future__ import annotations  # numpy is imported where it is used: the CLI starts without it
+
 from dataclasses import dataclass
 from enum import Enum
 
-import numpy as np
-
 from dae_edge.core.errors import DaeEdgeError
-from dae_edge.core.metrics import psnr
 
 # One step of an 8-bit output in [0, 1].
 INT8_STEP = 1 / 256
@@ -57,6 +56,8 @@ TOLERANCES = {
 
 
 def differences(reference: np.ndarray, output: np.ndarray) -> dict:
+    import numpy as np
+
     diff = np.abs(output.astype(np.float64) - reference.astype(np.float64))
     return {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()),
             "max_at": [int(i) for i in np.unravel_index(int(diff.argmax()), diff.shape)]}
@@ -65,6 +66,8 @@ def differences(reference: np.ndarray, output: np.ndarray) -> dict:
 def agreement(precision: Precision | str, reference: np.ndarray, output: np.ndarray, clean: np.ndarray) -> tuple[dict, list[str]]:
     """Figures comparing `output` with the Keras `reference`, and the failed checks, if any. Every comparison is
     written so that NaN fails it."""
+    from dae_edge.core.metrics import psnr
+
     tolerance = Precision.of(precision).tolerance
     if output.shape != reference.shape:
         return {}, [f"shape {output.shape} differs from the reference's {reference.shape}"]

@@ -134,7 +134,7 @@ def folder_exported_dir(tmp_path_factory, pictures_dir) -> Path:
     from dae_edge.export.exporter import ExportOptions, export
     from dae_edge.train.config import TrainConfig
     from dae_edge.core.folder import FolderSource
-    from dae_edge.core.sources import DataConfig
+    from dae_edge.core.data_config import DataConfig
     from dae_edge.train.training import train
 
     out = tmp_path_factory.mktemp("folder_model")

@@ -12,7 +12,7 @@ from dae_edge.core import folder as sources
 from dae_edge.core.data import open_source, source_from_contract
 from dae_edge.core.folder import FolderSource, scan_folder
 from dae_edge.core.idx_source import IdxSource
-from dae_edge.core.sources import DataConfig
+from dae_edge.core.data_config import DataConfig
 
 
 def gray(folder, name, shape, value=None, seed=0):
