@@ -162,7 +162,7 @@ def test_bench_measures_every_artifact(exported_dir, mnist, quick_bench):
 
 def result_stub() -> dict:
     return {"machine": {"cpu": "x", "cores": 2, "python": "3", "libraries": {}}, "images": 1, "noise_seed": 0,
-            "rows": [], "input": {}}
+            "rows": [], "input": {}, "one_by_one": True}
 
 
 @pytest.mark.slow
