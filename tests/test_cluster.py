@@ -72,6 +72,7 @@ def test_outputs_equal_a_local_run_byte_for_byte(cluster, images, exported_dir, 
     assert (again.done, again.skipped) == (0, FILES)  # a rerun redoes nothing that is whole
 
 
+@pytest.mark.slow
 def test_a_killed_worker_loses_nothing(cluster, images, exported_dir, tmp_path):
     from dae_edge.cluster.batch import denoise_on_cluster
 
@@ -90,6 +91,7 @@ def test_a_killed_worker_loses_nothing(cluster, images, exported_dir, tmp_path):
     assert all_whole(inputs(images), options, model) and len(outputs(options.out)) == FILES
 
 
+@pytest.mark.slow
 def test_a_killed_driver_is_resumed_by_a_rerun(cluster, images, exported_dir, tmp_path):
     from dae_edge.cluster.batch import denoise_on_cluster
 
@@ -111,6 +113,7 @@ def test_a_killed_driver_is_resumed_by_a_rerun(cluster, images, exported_dir, tm
     assert all_whole(inputs(images), RunOptions(out=out), model)
 
 
+@pytest.mark.slow
 def test_cli_cluster_json_lines_and_summary(cluster, images, exported_dir, tmp_path):
     from typer.testing import CliRunner
 

@@ -20,6 +20,7 @@ def invoke(*args: str):
     return runner.invoke(app, [str(a) for a in args])
 
 
+@pytest.mark.slow
 def test_train_export_verify_bench_run_on_a_folder(tmp_path, pictures_dir, quick_bench):
     m = tmp_path / "m"
     trained = invoke("train", "--data", pictures_dir / "train", "--patch", 64, "--noise", "gaussian:0.1-0.5", "--out", m,
@@ -162,6 +163,7 @@ def test_invert_auto_brings_pages_to_a_page_model_and_back(tmp_path, folder_expo
     assert bad.exit_code == 1 and "input.polarity 'upside down'" in bad.output
 
 
+@pytest.mark.slow
 def test_bench_of_a_picture_model_measures_large_images_too(folder_exported_dir, quick_bench, monkeypatch):
     from dae_edge.bench import large as bench_large
     from dae_edge.core.data import source_from_contract

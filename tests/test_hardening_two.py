@@ -91,6 +91,7 @@ def png_claiming(path: Path, width: int, height: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_an_undecodable_picture_is_dropped_and_every_epoch_is_filled_the_same_way(tmp_path):
     folder = pictures(tmp_path / "pics")
     png_claiming(folder / "huge.png", 5000, 5000)
