@@ -8,10 +8,11 @@ from dae_edge.app.export import export_command
 from dae_edge.app.bench import bench_command
 from dae_edge.app.run import run_command, verify_command
 from dae_edge.app.demo import demo_command
+from dae_edge.app.noise_estimate import noise_estimate_command
 from dae_edge.app.train import train_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Denoising autoencoders on edge devices: train, export, run, verify, demo, bench.")
+                  help="Denoising autoencoders on edge devices: train, export, run, verify, demo, bench, noise-estimate.")
 _state = {"debug": False}
 
 
@@ -66,6 +67,7 @@ app.command("run")(_one_line_errors(run_command))
 app.command("verify")(_one_line_errors(verify_command))
 app.command("demo")(_one_line_errors(demo_command))
 app.command("bench")(_one_line_errors(bench_command, native_logs=False))  # it loads Keras for its baseline
+app.command("noise-estimate")(_one_line_errors(noise_estimate_command))
 
 
 def main() -> None:

@@ -4,16 +4,20 @@
     gaussian:0.1-0.8   a blind model: each image gets its own level, drawn uniformly from the range
     poisson:PEAK       shot noise: Poisson(x·PEAK) / PEAK, as from a low-light sensor
     saltpepper:F       a fraction F of the pixels set to 0 or 1, half each
+    poisson-gaussian:PEAK,SIGMA   a camera: shot noise at PEAK photons for white plus Gaussian read noise σ
+    poisson-gaussian:20-200,0.01-0.05   the same, blind: PEAK and σ each drawn per image from its range
 """
 from __future__ import annotations  # numpy is imported where it is used: the CLI starts without it
 
 import re
 from dataclasses import dataclass
 
-KINDS = ("gaussian", "poisson", "saltpepper")
+KINDS = ("gaussian", "poisson", "saltpepper", "poisson-gaussian")
 MAX_SIGMA = 1.0  # σ on the 0–1 pixel scale: at 1 the picture is gone
 MAX_PEAK = 1e6  # photons at white; numpy's Poisson refuses rates near 1e19
-_SPEC = re.compile(r"^(?P<kind>[a-z]+):(?P<low>[0-9]*\.?[0-9]+)(?:-(?P<high>[0-9]*\.?[0-9]+))?$")
+_NUMBER = r"[0-9]*\.?[0-9]+"
+_SPEC = re.compile(rf"^(?P<kind>[a-z-]+):(?P<low>{_NUMBER})(?:-(?P<high>{_NUMBER}))?"
+                   rf"(?:,(?P<read_low>{_NUMBER})(?:-(?P<read_high>{_NUMBER}))?)?$")
 
 
 def add_noise(images: np.ndarray, factor: float, seed: int) -> np.ndarray:
@@ -34,38 +38,50 @@ class Noise:
     kind: str = "gaussian"
     low: float = 0.5
     high: float | None = None  # None: every image gets `low`
+    read_low: float | None = None  # poisson-gaussian only: the Gaussian read noise σ (0–1 scale), or its range
+    read_high: float | None = None
 
     @classmethod
     def parse(cls, spec: str) -> "Noise":
         match = _SPEC.match(spec.strip().lower())
-        if not match or match["kind"] not in KINDS:
+        two = match is not None and match["kind"] == "poisson-gaussian"
+        if not match or match["kind"] not in KINDS or two != (match["read_low"] is not None):
             raise ValueError(f"--noise {spec!r}: expected KIND:LEVEL or KIND:LOW-HIGH with KIND one of "
-                             f"{', '.join(KINDS)} (e.g. gaussian:0.5, gaussian:0.1-0.8, poisson:30, saltpepper:0.1)")
-        low, high = float(match["low"]), None if match["high"] is None else float(match["high"])
-        return cls(match["kind"], low, high)
+                             f"{', '.join(KINDS)} (e.g. gaussian:0.5, gaussian:0.1-0.8, poisson:30, saltpepper:0.1, "
+                             "poisson-gaussian:50,0.02 or poisson-gaussian:20-200,0.01-0.05)")
+        number = lambda key: None if match[key] is None else float(match[key])  # noqa: E731
+        return cls(match["kind"], float(match["low"]), number("high"), number("read_low"), number("read_high"))
 
     def __post_init__(self) -> None:
         levels = [self.low] + ([] if self.high is None else [self.high])
         if self.high is not None and self.high < self.low:
             raise ValueError(f"--noise {self}: the range {self.low}-{self.high} is out of order")
-        if self.kind == "poisson" and min(levels) <= 0:
+        if self.kind in ("poisson", "poisson-gaussian") and min(levels) <= 0:
             raise ValueError(f"--noise {self}: the Poisson peak must be > 0")
+        if self.kind == "poisson-gaussian":
+            reads = [self.read_low] + ([] if self.read_high is None else [self.read_high])
+            if self.read_high is not None and self.read_high < self.read_low:
+                raise ValueError(f"--noise {self}: the read-noise range {self.read_low}-{self.read_high} is out of order")
+            if not all(0 <= r <= MAX_SIGMA for r in reads):
+                raise ValueError(f"--noise {self}: the read noise σ is on the 0–1 scale; between 0 and at most {MAX_SIGMA:g}")
         if self.kind == "saltpepper" and not all(0 <= v <= 1 for v in levels):
             raise ValueError(f"--noise {self}: the salt-and-pepper fraction must be in [0, 1]")
         if min(levels) < 0:
             raise ValueError(f"--noise {self}: levels must be >= 0")
         if self.kind == "gaussian" and max(levels) > MAX_SIGMA:
             raise ValueError(f"--noise {self}: σ is on the 0–1 scale of the pixels; at most {MAX_SIGMA:g}")
-        if self.kind == "poisson" and max(levels) > MAX_PEAK:
+        if self.kind in ("poisson", "poisson-gaussian") and max(levels) > MAX_PEAK:
             raise ValueError(f"--noise {self}: a Poisson peak above {MAX_PEAK:g} photons is noise-free to 8 bits; at most {MAX_PEAK:g}")
 
     def __str__(self) -> str:
         level = f"{self.low:g}" if self.high is None else f"{self.low:g}-{self.high:g}"
+        if self.kind == "poisson-gaussian":
+            level += f",{self.read_low:g}" if self.read_high is None else f",{self.read_low:g}-{self.read_high:g}"
         return f"{self.kind}:{level}"
 
     @property
     def blind(self) -> bool:
-        return self.high is not None
+        return self.high is not None or self.read_high is not None
 
     def apply(self, images: np.ndarray, seed: int | list[int]) -> np.ndarray:
         """Corrupt float images in [0, 1] (first axis: images), reproducibly from `seed`; float32 in [0, 1]."""
@@ -76,11 +92,16 @@ class Noise:
             return add_noise(images, self.low, seed)  # the paper's draws, bit for bit
         rng = np.random.default_rng(seed)
         shape = (len(images),) + (1,) * (images.ndim - 1)
-        level = np.float32(self.low) if not self.blind else rng.uniform(self.low, self.high, shape).astype(np.float32)
+        level = np.float32(self.low) if self.high is None else rng.uniform(self.low, self.high, shape).astype(np.float32)
         if self.kind == "gaussian":
             noisy = images + level * rng.standard_normal(images.shape, dtype=np.float32)
         elif self.kind == "poisson":
             noisy = rng.poisson(images * level).astype(np.float32) / level
+        elif self.kind == "poisson-gaussian":
+            peak = np.float32(self.low) if self.high is None else rng.uniform(self.low, self.high, shape).astype(np.float32)
+            read = (np.float32(self.read_low) if self.read_high is None
+                    else rng.uniform(self.read_low, self.read_high, shape).astype(np.float32))
+            noisy = rng.poisson(images * peak).astype(np.float32) / peak + read * rng.standard_normal(images.shape, dtype=np.float32)
         else:
             u = rng.random(images.shape, dtype=np.float32)
             noisy = np.where(u < level / 2, 0.0, np.where(u > 1 - level / 2, 1.0, images))
