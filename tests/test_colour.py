@@ -1,0 +1,78 @@
+"""Colour end to end: a tiny seeded RGB photo model trained on real colour pictures, exported in every format,
+verified, and run on colour and grey files; colour comes back colour."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from conftest import write_pictures
+from dae_edge.app.cli import app
+from dae_edge.runtime.denoiser import Denoiser
+from dae_edge.runtime.verify import verify_folder
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def colour_model(tmp_path_factory) -> Path:
+    from dae_edge.core.data_config import DataConfig
+    from dae_edge.core.folder import FolderSource
+    from dae_edge.export.exporter import ExportOptions, export
+    from dae_edge.train.config import TrainConfig
+    from dae_edge.train.training import train
+
+    root = tmp_path_factory.mktemp("colour")
+    write_pictures(root / "train", ("astronaut", "chelsea", "rocket", "immunohistochemistry"))
+    write_pictures(root / "heldout", ("coffee",))
+    out = root / "model"
+    source = FolderSource.open(root / "train", DataConfig(patch=32, patches_per_epoch=256, val_patches=32, channels=3),
+                               seed=0, val_data=root / "heldout")
+    train(TrainConfig(arch="photo", loss="mse", filters=8, grey_share=0.25, epochs=2, noise="gaussian:0-0.2", batch_size=16),
+          source, out, log=lambda line: None)
+    export(out / "dae.keras", out, ExportOptions(int8=True, fp16=True, calibration_images=64, validation_images=64),
+           log=lambda line: None)
+    return out
+
+
+def test_the_contract_and_manifest_say_three_channels(colour_model):
+    contract = json.loads((colour_model / "contract.json").read_text())
+    manifest = json.loads((colour_model / "manifest.json").read_text())
+    assert contract["channels"] == 3 and manifest["input"]["channels"] == 3 and manifest["input"]["multiple_of"] == 8
+    assert manifest["input"]["shape"] == [None, None, None, 3] and manifest["model"]["macs_per_pixel"] > 0
+    golden = np.load(colour_model / "golden.npz")
+    assert golden["inputs"].shape[-1] == 3 and golden["outputs"].shape == golden["inputs"].shape
+
+
+def test_every_format_verifies(colour_model):
+    checks = list(verify_folder(colour_model))
+    assert len(checks) == 5 and all(c.status == "pass" for c in checks), [c for c in checks if c.status != "pass"]
+
+
+def test_colour_files_come_back_in_colour_and_grey_files_in_grey(colour_model, tmp_path):
+    rng = np.random.default_rng(0)
+    Image.fromarray((rng.random((45, 70, 3)) * 255).astype(np.uint8)).save(tmp_path / "photo.png")
+    Image.fromarray((rng.random((45, 70)) * 255).astype(np.uint8)).save(tmp_path / "page.png")
+    result = runner.invoke(app, ["run", str(tmp_path / "photo.png"), str(tmp_path / "page.png"), "--model", str(colour_model)])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "photo.denoised.png").mode == "RGB" and Image.open(tmp_path / "photo.denoised.png").size == (70, 45)
+    assert Image.open(tmp_path / "page.denoised.png").mode == "L"
+
+
+def test_a_grey_image_is_three_equal_channels_to_a_colour_model(colour_model):
+    denoiser = Denoiser.load(colour_model / "dae.onnx")
+    grey = np.random.default_rng(1).random((1, 40, 48), dtype=np.float32)
+    out = denoiser.denoise(grey)
+    direct = denoiser.backend.run(np.repeat(grey[..., None], 3, axis=-1)).mean(axis=-1)
+    assert out.shape == grey.shape and np.allclose(out, direct, atol=1e-6)
+
+
+def test_a_colour_image_through_a_grey_model_is_denoised_channel_by_channel(exported_dir):
+    denoiser = Denoiser.load(exported_dir / "dae.onnx")
+    colour = np.random.default_rng(2).random((1, 28, 28, 3), dtype=np.float32)
+    out = denoiser.denoise(colour)
+    assert out.shape == colour.shape
+    for c in range(3):
+        assert np.allclose(out[..., c], denoiser.denoise(colour[..., c]), atol=1e-6)
