@@ -13,8 +13,8 @@ Sources: Debian's mate-backgrounds, plasma-workspace-wallpapers, stellarium-data
 nebulae and galaxies) and tuxpaint-stamps-default (photographs of animals, food and plants), fetched
 with `apt-get download` into DEBS (default OUT/.debs) and unpacked there; scikit-image's, scikit-learn's
 and matplotlib's sample pictures; pages of text rendered with Debian's DejaVu and Liberation fonts.
-Illustrations and abstract wallpapers are left out by name; opencv-doc's samples are never used (they
-are kept for independent checks). Everything random is seeded: the same packages give the same files.
+Illustrations and abstract wallpapers are left out by name; only the packages named here are read.
+Everything random is seeded: the same packages give the same files.
 """
 import argparse
 import hashlib
