@@ -86,6 +86,7 @@ def denoise_files(
     """Denoise `paths` a batch at a time (at most FILES_PER_BATCH files, or BATCH_PIXELS pixels, so memory
     stays bounded), yielding one Result per input in order. `blocks` hears of progress inside a large image."""
     inputs = {resolved(p) for p in paths}
+    model = model_id(denoiser)  # once: a model without a manifest is hashed from its file
     taken: dict[Path, Path] = {}
     pending: list[Result] = []
     loaded: list[tuple[Result, LoadedImage, Path]] = []
@@ -103,16 +104,15 @@ def denoise_files(
         result.ms = (time.perf_counter() - began) * 1000
         pixels = sum(image.pixels.size for _, image, _ in loaded)
         if len(pending) == FILES_PER_BATCH or pixels >= BATCH_PIXELS or index == len(paths) - 1:
-            _denoise_and_write(denoiser, loaded, options, blocks)
+            _denoise_and_write(denoiser, loaded, options, blocks, model)
             progress(len(pending))
             yield from pending
             pending, loaded = [], []
 
 
-def _denoise_and_write(denoiser: Denoiser, loaded: list, options: RunOptions, blocks: Progress | None) -> None:
+def _denoise_and_write(denoiser: Denoiser, loaded: list, options: RunOptions, blocks: Progress | None, model: str) -> None:
     began = time.perf_counter()
     outputs = denoiser.denoise_list([image.pixels for _, image, _ in loaded], blocks) if loaded else []
-    model = model_id(denoiser) if loaded else ""
     model_ms, pixels = (time.perf_counter() - began) * 1000, sum(image.pixels.size for _, image, _ in loaded)
     while loaded:  # popped as written, so an input's pixels are freed before the next output is encoded
         (result, image, target), denoised = loaded.pop(0), outputs.pop(0)
