@@ -18,6 +18,8 @@ def bench_command(
     val_data: Annotated[Optional[Path], typer.Option(help="Its validation pictures, where they have moved (trained with --val-data).")] = None,
     full: Annotated[bool, typer.Option("--full", help="Also large images (512² and 4000²), a fresh process's memory and a busy core: minutes more.")] = BENCH.full,
     save: Annotated[bool, typer.Option("--save", help="Write the result as bench.json into the models folder.")] = BENCH.save,
+    photos: Annotated[Optional[Path], typer.Option(help="Also measure on this folder of held-out photographs (grey and colour) at σ 5, 15, 25 and 50 of 255, beside non-local means and BM3D where installed: minutes more.")] = None,
+    peer: Annotated[Optional[Path], typer.Option(help="With --photos: another project's .onnx or .tflite model, measured beside ours (quality and seconds per megapixel).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the table.")] = False,
 ) -> None:
     """Measure size, quality at the model's own noise beside classical filters, latency, throughput and cold start
@@ -40,7 +42,9 @@ def bench_command(
     log = lambda line: typer.echo(line, err=True)  # noqa: E731
     # Exported before contracts: an MNIST model.
     source = IdxSource.load(data) if contract is None else source_from_contract(contract, data, val_data)
-    result = bench(folder, source, n, counts, log, large=full)
+    if peer is not None and photos is None:
+        raise DaeEdgeError("--peer is measured on --photos; name a folder of held-out photographs too")
+    result = bench(folder, source, n, counts, log, large=full, photos=photos, peer=peer)
     if skipped := source.skipped_summary():
         log(skipped)
     if save:

@@ -14,9 +14,10 @@ import numpy as np
 
 from dae_edge.runtime.backends import open_backend
 from dae_edge.bench.quality import corrupt, format_own_noise, own_noise_quality
-from dae_edge.runtime.denoiser import Denoiser
+from dae_edge.runtime.denoiser import Denoiser, geometry
 from dae_edge.core.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.bench.filters import median3
+from dae_edge.bench.photos import format_photos
 from dae_edge.bench.timing import call_seconds, per_second
 from dae_edge.core.sources import Source
 from dae_edge.core.images import write_image
@@ -165,10 +166,33 @@ def _manifest(models: Path) -> dict:
     return manifest
 
 
-def bench(models: Path, source: Source, count: int, threads: list[int], log=print, large: bool = True) -> dict:
+def photo_stage(models: Path, manifest: dict, folder: Path, peer: Path | None, threads: int, keras, log) -> dict:
+    """bench/photos.py's tables for Keras (where installed), every artifact and a peer model (any .onnx or .tflite)."""
+    from dae_edge.bench import photos
+
+    pictures = photos.read_photos(folder)
+    seed = manifest["validation"]["noise_seed"]
+    denoisers = {} if keras is None else {keras.path.name: Denoiser(keras, keras.path, None, geometry(keras, manifest), threads=threads)}
+    for entry in manifest["artifacts"]:
+        try:
+            denoisers[entry["file"]] = Denoiser.load(models / entry["file"], threads)
+        except RuntimeMissing as exc:
+            log(f"skipping {entry['file']}: {exc}")
+    peer_name = None if peer is None else f"peer {peer.name}"
+    if peer is not None:
+        denoisers[peer_name] = Denoiser.load(peer, threads)
+    methods = photos.classical_methods() | {name: photos.model_method(d) for name, d in denoisers.items()}
+    result = photos.photo_quality(pictures, methods, seed, log)
+    speed = photos.seconds_per_megapixel(denoisers, photos.speed_picture(pictures, seed), log)
+    return {**result, "folder": str(folder), "threads": threads, "peer": peer_name, "speed": speed}
+
+
+def bench(models: Path, source: Source, count: int, threads: list[int], log=print, large: bool = True,
+          photos: Path | None = None, peer: Path | None = None) -> dict:
     """Measure every artifact in `models` (and dae.keras where TensorFlow is installed) on the validation images of
     `source`: small whole images (digits) one by one, in grids and over noise levels; pictures whole, at the
-    model's own noise beside classical filters; speed on noisy validation images (digits) or patches (pictures)."""
+    model's own noise beside classical filters; speed on noisy validation images (digits) or patches (pictures).
+    With `photos`, also bench/photos.py's tables on that folder, a `peer` model beside ours."""
     manifest = _manifest(models)
     noise_seed, noise = manifest["validation"]["noise_seed"], manifest["input"]["noise"]
     clean = source.bench_images(count)
@@ -190,6 +214,8 @@ def bench(models: Path, source: Source, count: int, threads: list[int], log=prin
         result["curve"] = {"model": noise_curve(models / "dae.onnx", digits, noise_seed),
                            "median3": noise_curve(None, digits, noise_seed, median3)}
     result["own_noise"] = own_noise_quality(models, manifest, clean, noise_seed, log, keras)
+    if photos is not None:
+        result["photos"] = photo_stage(models, manifest, photos, peer, max(threads), keras, log)
     return result
 
 
@@ -212,7 +238,8 @@ def format_table(result: dict) -> str:
         lines += [f"| {r['file']} | {r['backend']} | {r['threads'] or 'all'} | {r['bytes'] / 1000:.1f} | "
                   f"{r['latency_ms_median']:.3f} | {r['latency_ms_p95']:.3f} | {r['throughput_ips']:,.0f} | "
                   f"{'–' if r['cold_start_s'] is None else format(r['cold_start_s'], '.2f')} |" for r in result["rows"]]
-        return "\n".join(lines + _large_table(result) + [""] + format_own_noise(result["own_noise"], "validation pictures"))
+        lines += _large_table(result) + [""] + format_own_noise(result["own_noise"], "validation pictures")
+        return "\n".join(lines + (format_photos(result["photos"]) if result.get("photos") else []))
     for r in result["rows"]:
         cold = "–" if r["cold_start_s"] is None else f"{r['cold_start_s']:.2f}"
         lines.append(f"| {r['file']} | {r['backend']} | {r['threads'] or 'all'} | {r['bytes'] / 1000:.1f} | "
@@ -227,7 +254,7 @@ def format_table(result: dict) -> str:
             lines.append(f"| {name} | " + " | ".join(f"{values[f]:.2f}" for f in factors) + " |")
     if result.get("own_noise"):
         lines += [""] + format_own_noise(result["own_noise"], "test images")
-    return "\n".join(lines)
+    return "\n".join(lines + (format_photos(result["photos"]) if result.get("photos") else []))
 
 
 def _large_table(result: dict) -> list[str]:

@@ -1,5 +1,6 @@
 """Keras → ONNX with tf2onnx, and ONNX → int8 QDQ with onnxruntime's static quantization."""
 import contextlib
+import io
 import logging
 import os
 import tempfile
@@ -129,14 +130,15 @@ def to_onnx_int8(fp32_path: Path, path: Path, calibration: np.ndarray, metadata:
         # auto_merge: a concatenation of skip features joins symbolic sizes that inference cannot prove equal.
         # Where inference fails anyway, onnxruntime saves its partial model into the working folder: the temporary one.
         quant_pre_process(str(fp32_path), str(prepared), auto_merge=True)
-        quantize_static(
-            # The histogram calibrators stack every batch's outputs: batches of one keep them the same shape.
-            str(prepared), str(path), _Calibration(input_name, calibration.astype(np.float32), 32 if recipe.percentile is None else 1),
-            quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            per_channel=True, reduce_range=recipe.reduce_range, op_types_to_quantize=list(recipe.ops),
-            calibrate_method=CalibrationMethod.MinMax if recipe.percentile is None else CalibrationMethod.Percentile,
-            extra_options={} if recipe.percentile is None else {"CalibPercentile": recipe.percentile},
-        )
+        with contextlib.redirect_stdout(io.StringIO()):  # the histogram calibrators print their progress
+            quantize_static(
+                # The histogram calibrators stack every batch's outputs: batches of one keep them the same shape.
+                str(prepared), str(path), _Calibration(input_name, calibration.astype(np.float32), 32 if recipe.percentile is None else 1),
+                quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                per_channel=True, reduce_range=recipe.reduce_range, op_types_to_quantize=list(recipe.ops),
+                calibrate_method=CalibrationMethod.MinMax if recipe.percentile is None else CalibrationMethod.Percentile,
+                extra_options={} if recipe.percentile is None else {"CalibPercentile": recipe.percentile},
+            )
     proto = onnx.load(str(path))
     set_metadata(proto, metadata)
     onnx.checker.check_model(proto, full_check=True)

@@ -95,3 +95,30 @@ def test_a_relu_model_gets_the_relu_int8_recipe(colour_model, exported_dir):
     relus = lambda graph: sum(n.op_type == "Relu" for n in graph.node)  # noqa: E731
     convs = sum(n.op_type == "Conv" for n in graph.node)
     assert relus(graph) <= relus(onnx.load(colour_model / "dae.onnx").graph) - convs  # each Conv's folded into it
+
+
+def test_photo_tables_measure_every_method_on_the_same_noisy_pictures(colour_model, tmp_path):
+    from dae_edge.bench.bench import photo_stage
+    from dae_edge.bench.photos import SIGMAS, format_photos, photo_quality, read_photos
+
+    write_pictures(tmp_path / "photos", ("coffee",))
+    Image.open(tmp_path / "photos" / "coffee.png").convert("L").save(tmp_path / "photos" / "coffee-grey.png")
+    peer = tmp_path / "peer" / "foreign.onnx"
+    peer.parent.mkdir()
+    peer.write_bytes((colour_model / "dae.onnx").read_bytes())  # a bare model without a manifest, as a peer's
+    manifest = json.loads((colour_model / "manifest.json").read_text())
+    result = photo_stage(colour_model, manifest, tmp_path / "photos", peer, 2, None, log=lambda line: None)
+    assert set(result["kinds"]) == {"grey", "colour"} and result["sigmas"] == list(SIGMAS)
+    for table in result["kinds"].values():
+        methods = table["methods"]
+        assert {"noisy input", "median 3×3", "dae.onnx", "dae_int8.onnx", "dae_int8.tflite", "peer foreign.onnx"} <= set(methods)
+        assert methods["dae.onnx"]["25"]["psnr"] == pytest.approx(methods["peer foreign.onnx"]["25"]["psnr"], abs=1e-4)
+        assert methods["noisy input"]["5"]["psnr"] > methods["noisy input"]["50"]["psnr"] + 10
+    assert set(result["speed"]) == {e["file"] for e in manifest["artifacts"]} | {"peer foreign.onnx"}
+    assert "| peer foreign.onnx | " in "\n".join(format_photos(result))
+    # The identity as a method scores exactly the noisy input: every method sees the same noisy images.
+    photos = read_photos(tmp_path / "photos")
+    same = photo_quality(photos, {"identity": lambda noisy, sigma: noisy}, seed=3, log=lambda line: None)
+    for table in same["kinds"].values():
+        for s in map(str, SIGMAS):
+            assert table["methods"]["identity"][s] == {"psnr": table["methods"]["noisy input"][s]["psnr"], "worst_gain": 0.0}

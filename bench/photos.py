@@ -1,0 +1,140 @@
+"""Held-out photographs at the noise cameras make (σ 5–50 on the 0–255 scale), grey and colour, each method on
+the same noisy images: the noisy input, classical filters, non-local means and BM3D where installed, and every
+model; then seconds per megapixel of each model beside the others, in the same run."""
+import importlib.util
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from dae_edge.bench.filters import gaussian_blur, median3
+from dae_edge.core.folder import scan_folder
+from dae_edge.core.images import read_image
+from dae_edge.core.metrics import psnr
+
+SIGMAS = (5, 15, 25, 50)  # on the 0–255 scale: bright daylight to a dim room
+KINDS = ("grey", "colour")
+SPEED_SIDE = 1024  # a 1-megapixel colour picture for the speed table
+SPEED_RUNS = 3
+
+Method = Callable[[np.ndarray, float], np.ndarray]  # (noisy (H, W[, 3]), σ on the 0–1 scale) → denoised
+
+
+def read_photos(folder: Path) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Every picture under `folder`, as its file has it: grey ones (one channel) and colour ones (RGB)."""
+    photos: dict[str, list[tuple[str, np.ndarray]]] = {kind: [] for kind in KINDS}
+    for file in scan_folder(folder, "--photos").files:
+        image = read_image(folder / file.name, channels=None).pixels
+        photos["colour" if image.ndim == 3 else "grey"].append((file.name, image))
+    return photos
+
+
+def noisy_copy(clean: np.ndarray, sigma: int, seed: int, index: int) -> np.ndarray:
+    """Gaussian noise of σ/255, clipped to [0, 1], seeded by image and σ (the same in every run and for every method)."""
+    noise = np.random.default_rng([seed, sigma, index]).normal(0, sigma / 255, clean.shape)
+    return np.clip(clean + noise, 0, 1).astype(np.float32)
+
+
+def _per_plane(method: Callable[[np.ndarray], np.ndarray]) -> Method:
+    """A filter over (N, H, W), applied to each channel."""
+    def run(noisy: np.ndarray, sigma: float) -> np.ndarray:
+        planes = noisy[None] if noisy.ndim == 2 else np.moveaxis(noisy, -1, 0)
+        out = method(planes)
+        return out[0] if noisy.ndim == 2 else np.moveaxis(out, 0, -1)
+    return run
+
+
+def _non_local_means(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    from skimage.restoration import denoise_nl_means
+
+    return denoise_nl_means(noisy, h=0.8 * sigma, sigma=sigma, patch_size=5, patch_distance=6, fast_mode=True,
+                            channel_axis=-1 if noisy.ndim == 3 else None).astype(np.float32)
+
+
+def _bm3d(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    import bm3d  # non-commercial licence: measured where a user installed it, never a dependency
+
+    out = bm3d.bm3d_rgb(noisy, sigma) if noisy.ndim == 3 else bm3d.bm3d(noisy, sigma)
+    return np.asarray(out, np.float32)
+
+
+def classical_methods() -> dict[str, Method]:
+    """The filters a user would try first; non-local means (scikit-image) and BM3D (bm3d) where installed,
+    both given the true σ."""
+    methods: dict[str, Method] = {"median 3×3": _per_plane(median3), "Gaussian blur σ=1": _per_plane(gaussian_blur)}
+    if importlib.util.find_spec("skimage"):
+        methods["non-local means (true σ)"] = _non_local_means
+    if importlib.util.find_spec("bm3d"):
+        methods["BM3D / CBM3D (true σ)"] = _bm3d
+    return methods
+
+
+def model_method(denoiser) -> Method:
+    return lambda noisy, sigma: denoiser.denoise_list([noisy])[0]
+
+
+def photo_quality(photos: dict[str, list[tuple[str, np.ndarray]]], methods: dict[str, Method], seed: int,
+                  log: Callable[[str], None] = print, sigmas: tuple[int, ...] = SIGMAS) -> dict:
+    """Mean PSNR and the worst image's gain over its noisy input, per kind, method and σ."""
+    result = {}
+    for kind, images in photos.items():
+        if not images:
+            continue
+        noisy = {s: [noisy_copy(image, s, seed, i) for i, (_, image) in enumerate(images)] for s in sigmas}
+        inputs = {s: [float(psnr(image, n)[0]) for (_, image), n in zip(images, noisy[s])] for s in sigmas}
+        table = {"noisy input": {str(s): {"psnr": float(np.mean(inputs[s])), "worst_gain": 0.0} for s in sigmas}}
+        for name, method in methods.items():
+            log(f"photos: {name} on {len(images)} {kind} pictures at σ {', '.join(map(str, sigmas))}")
+            table[name] = {}
+            for s in sigmas:
+                scores = [float(psnr(image, np.clip(method(n, s / 255), 0, 1))[0]) for (_, image), n in zip(images, noisy[s])]
+                table[name][str(s)] = {"psnr": float(np.mean(scores)), "worst_gain": float(np.min(np.subtract(scores, inputs[s])))}
+        result[kind] = {"images": [name for name, _ in images], "methods": table}
+    return {"sigmas": list(sigmas), "seed": seed, "kinds": result}
+
+
+def speed_picture(photos: dict[str, list[tuple[str, np.ndarray]]], seed: int) -> np.ndarray:
+    """A SPEED_SIDE² noisy (σ 25) colour picture, resized from the first colour photo (else the first grey one)."""
+    _, image = (photos["colour"] or photos["grey"])[0]
+    resized = Image.fromarray((image * 255).round().astype(np.uint8)).convert("RGB").resize((SPEED_SIDE, SPEED_SIDE), Image.BICUBIC)
+    return noisy_copy(np.asarray(resized, np.float32) / 255, 25, seed, 2**31)  # an index no held-out picture has
+
+
+def seconds_per_megapixel(denoisers: dict[str, object], picture: np.ndarray, log: Callable[[str], None] = print) -> dict:
+    """The median of SPEED_RUNS whole `dae-edge run`-style calls, after one to warm up, per megapixel."""
+    megapixels = picture.shape[0] * picture.shape[1] / 1e6
+    result = {}
+    for name, denoiser in denoisers.items():
+        log(f"photos: speed of {name} on a {picture.shape[1]}×{picture.shape[0]} colour picture")
+        denoiser.denoise_list([picture])
+        times = []
+        for _ in range(SPEED_RUNS):
+            began = time.perf_counter()
+            denoiser.denoise_list([picture])
+            times.append(time.perf_counter() - began)
+        result[name] = statistics.median(times) / megapixels
+    return result
+
+
+def format_photos(result: dict) -> list[str]:
+    sigmas = [str(s) for s in result["sigmas"]]
+    lines = []
+    for kind, table in result["kinds"].items():
+        lines += ["", f"{kind} held-out photographs ({len(table['images'])}): mean PSNR dB, and in brackets the worst "
+                  f"image's gain over its noisy input; Gaussian noise, σ on the 0–255 scale, seed {result['seed']}", "",
+                  "| method | " + " | ".join(f"σ {s}" for s in sigmas) + " |", "|---|" + "---|" * len(sigmas)]
+        for name, scores in table["methods"].items():
+            cells = [f"{scores[s]['psnr']:.2f}" + ("" if name == "noisy input" else f" ({scores[s]['worst_gain']:+.2f})") for s in sigmas]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if speed := result.get("speed"):
+        fastest_peer = result.get("peer")
+        lines += ["", f"speed on a {SPEED_SIDE}×{SPEED_SIDE} noisy colour picture, {result['threads']} threads, median of "
+                  f"{SPEED_RUNS}", "", "| model | s per megapixel |" + (" × faster than the peer |" if fastest_peer else ""),
+                  "|---|---|" + ("---|" if fastest_peer else "")]
+        for name, seconds in speed.items():
+            ratio = f" {speed[fastest_peer] / seconds:.2f} |" if fastest_peer else ""
+            lines.append(f"| {name} | {seconds:.3f} |{ratio}")
+    return lines
