@@ -44,11 +44,14 @@ def train_command(
     val_patches: Annotated[int, typer.Option(min=1, help="Fixed validation patches cut from the validation files (folders).")] = DATA.val_patches,
     channels: Annotated[int, typer.Option(min=1, max=3, help="1: grey; 3: colour (RGB), grey pictures as three equal channels (folders).")] = DATA.channels,
     grey_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Colour models: share of the patches turned grey, so grey pictures are learnt too.")] = DEFAULT.grey_share,
-    loss: Annotated[str, typer.Option(help="bce (the paper's) or mse.")] = DEFAULT.loss,
+    loss: Annotated[Optional[str], typer.Option(help=f"bce (the paper's) or mse (default: {DEFAULT.loss}; mse with --self-supervised).")] = None,
     filters: Annotated[int, typer.Option(min=1, help="Width of the network's first layers (32: the paper's).")] = DEFAULT.filters,
     out: Annotated[Path, typer.Option(help="Folder for the model, history, plots and metrics.")] = Path("models"),
     arch: Annotated[str, typer.Option(help=f"Network: {', '.join(ARCHS)} (the paper's DAE, the stronger U-Net, the residual photo U-Net).")] = DEFAULT.arch,
-    noise: Annotated[str, typer.Option(help="Noise to remove: gaussian:0.5 (σ on the 0–1 scale of the pixels: 0.1 ≈ 25/255), gaussian:0.1-0.8 (blind), poisson:PEAK, saltpepper:FRACTION.")] = DEFAULT.noise,
+    noise: Annotated[Optional[str], typer.Option(help=f"Noise to remove: gaussian:0.5 (σ on the 0–1 scale of the pixels: 0.1 ≈ 25/255), gaussian:0.1-0.8 (blind), poisson:PEAK, saltpepper:FRACTION, poisson-gaussian:PEAK,SIGMA (default {DEFAULT.noise}).")] = None,
+    self_supervised: Annotated[bool, typer.Option("--self-supervised", help="Learn from the noisy pictures of --data alone, no clean copies (Neighbor2Neighbor); no --noise.")] = False,
+    val_noise: Annotated[Optional[str], typer.Option(help="With --self-supervised: the --val-data pictures are clean; add this noise to them, and validation reports PSNR.")] = None,
+    n2n_gamma: Annotated[float, typer.Option(min=0.0, help="With --self-supervised: the regulariser's weight at the last epoch (ramped from 0).")] = DEFAULT.n2n_gamma,
     fresh_noise: Annotated[bool, typer.Option(help="Draw new training noise every epoch (the paper draws it once).")] = DEFAULT.fresh_noise,
     mosaic: Annotated[int, typer.Option(help="Train on N×N mosaics of images, so that neighbours touching in one picture are no surprise.")] = DEFAULT.mosaic,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = DEFAULT.epochs,
@@ -64,10 +67,16 @@ def train_command(
     from dae_edge.core.errors import DaeEdgeError, require_training_stack
 
     require_training_stack("train")
+    if self_supervised and noise is not None:
+        raise DaeEdgeError(f"--self-supervised learns from pictures that are noisy already, so --noise {noise} has nothing "
+                           "to say; leave it out (or train supervised on clean pictures with --noise)")
+    if val_noise is not None and not self_supervised:
+        raise DaeEdgeError("--val-noise is for --self-supervised training; supervised validation uses --noise")
     try:
-        config = TrainConfig(arch=arch, noise=noise, fresh_noise=fresh_noise, mosaic=mosaic, epochs=epochs, batch_size=batch_size,
+        config = TrainConfig(arch=arch, noise="none" if self_supervised else noise or DEFAULT.noise,
+                             self_supervised=self_supervised, val_noise=val_noise, n2n_gamma=n2n_gamma, fresh_noise=fresh_noise, mosaic=mosaic, epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, lr_schedule=lr_schedule, limit=limit, seed=seed,
-                             loss=loss, grey_share=grey_share, filters=filters)
+                             loss=loss or ("mse" if self_supervised else DEFAULT.loss), grey_share=grey_share, filters=filters)
         data_config = DataConfig(patch=patch, val_fraction=val_fraction, pad=pad, patches_per_epoch=patches_per_epoch,
                                  val_patches=val_patches, channels=channels)
     except ValueError as exc:
@@ -82,7 +91,8 @@ def train_command(
     source = open_source(data, data_config, seed, val_data, limit)
     check_patch(config, source)  # before --out is created
     with output_folder(out):
-        typer.echo(f"training {arch} on {source.summary()}, with {noise} noise, {epochs} epochs → {out}/")
+        how = "self-supervised (Neighbor2Neighbor), no clean targets" if self_supervised else f"with {config.noise} noise"
+        typer.echo(f"training {arch} on {source.summary()}, {how}, {epochs} epochs → {out}/")
         try:
             metrics = train(config, source, out, resume=resume, log=_log, progress=_progress if sys.stderr.isatty() else None)
         except KeyboardInterrupt:
@@ -92,5 +102,8 @@ def train_command(
                                f"--resume --out {out}") from None
     if skipped := source.skipped_summary():
         typer.echo(skipped, err=True)  # one line for every file that could not be read
+    if "psnr_noisy" not in metrics:
+        typer.echo(f"validation: self-supervised loss {metrics['self_supervised_val_loss']:.5f}; PSNR {metrics['psnr']}")
+        return
     typer.echo(f"PSNR noisy {metrics['psnr_noisy']:.2f} dB → denoised {metrics['psnr_denoised']:.2f} dB; "
                f"SSIM {metrics['ssim_noisy']:.3f} → {metrics['ssim_denoised']:.3f}")

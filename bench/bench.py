@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from dae_edge.runtime.backends import open_backend
-from dae_edge.bench.quality import corrupt, format_own_noise, own_noise_quality
+from dae_edge.bench.quality import corrupt, format_own_noise, own_noise_quality, validation_noise
 from dae_edge.runtime.denoiser import Denoiser, geometry
 from dae_edge.core.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.bench.filters import median3
@@ -194,7 +194,7 @@ def bench(models: Path, source: Source, count: int, threads: list[int], log=prin
     model's own noise beside classical filters; speed on noisy validation images (digits) or patches (pictures).
     With `photos`, also bench/photos.py's tables on that folder, a `peer` model beside ours."""
     manifest = _manifest(models)
-    noise_seed, noise = manifest["validation"]["noise_seed"], manifest["input"]["noise"]
+    noise_seed, noise = manifest["validation"]["noise_seed"], validation_noise(manifest)
     clean = source.bench_images(count)
     keras = keras_baseline(models, manifest)
     result = {"machine": machine(), "images": len(clean), "noise_seed": noise_seed, "model": manifest.get("model", {}),

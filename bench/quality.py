@@ -8,7 +8,7 @@ from dae_edge.runtime.denoiser import Denoiser, geometry
 from dae_edge.core.errors import RuntimeMissing
 from dae_edge.bench.filters import FILTERS
 from dae_edge.core.metrics import psnr, ssim
-from dae_edge.core.noise import corrupt_each, pairs
+from dae_edge.core.noise import NONE, corrupt_each, pairs
 
 
 def corrupt(images: list[np.ndarray], noise: str, seed: int) -> list[np.ndarray]:
@@ -33,8 +33,12 @@ def _filtered(images: list[np.ndarray], method: Callable) -> list[np.ndarray]:
 def own_noise_quality(models: Path, manifest: dict, clean: list[np.ndarray], noise_seed: int,
                       log: Callable[[str], None] = print, keras=None) -> dict:
     """PSNR and SSIM of the noisy input, each classical filter, Keras (where installed) and every artifact,
-    all on the same noisy images; whole images, as `dae-edge run` processes them."""
-    noise = manifest["input"]["noise"]
+    all on the same noisy images; whole images, as `dae-edge run` processes them. None where the validation
+    pictures are noisy themselves (self-supervised without clean ones): there is nothing to measure against."""
+    noise = validation_noise(manifest)
+    if noise == NONE:
+        log("quality at the model's own noise: not measured, its validation pictures have no clean copy (see --photos)")
+        return None
     noisy = corrupt(clean, noise, noise_seed)
     methods: dict[str, dict] = {"noisy input": _scores(clean, noisy)}
     for name, method in FILTERS.items():
@@ -53,7 +57,14 @@ def own_noise_quality(models: Path, manifest: dict, clean: list[np.ndarray], noi
     return {"noise": noise, "noise_seed": noise_seed, "images": len(clean), "methods": methods}
 
 
-def format_own_noise(result: dict, what: str) -> list[str]:
+def validation_noise(manifest: dict) -> str:
+    """The noise the validation pictures get (the training noise, except for self-supervised models)."""
+    return manifest["validation"].get("noise", manifest["input"]["noise"])
+
+
+def format_own_noise(result: dict | None, what: str) -> list[str]:
+    if result is None:
+        return ["quality at the model's own noise: not measured, the validation pictures have no clean copy"]
     what = what if result["images"] != 1 else what.rstrip("s")  # "1 validation picture"
     lines = [f"quality at the model's own noise ({result['noise']}, seed {result['noise_seed']}) on {result['images']} "
              f"{what}, whole images", "", "| method | PSNR dB | SSIM |", "|---|---|---|"]

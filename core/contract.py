@@ -13,6 +13,7 @@ from dae_edge.core.data_config import DataConfig
 
 CONTRACT = "contract.json"
 CONTRACT_VERSION = 1
+SELF_SUPERVISED = "neighbor2neighbor"  # the method a self-supervised model was trained with, as the contract names it
 FOLDER_KEYS = ("path", "resolved", "files", "files_sha256", "patch", "pad", "val_fraction", "patches_per_epoch",
                "val_patches", "seed", "given", "validation")
 
@@ -50,6 +51,11 @@ def check_contract(contract: object) -> dict:
     if not isinstance(contract.get("noise"), str):
         raise ValueError("noise must be a spec such as gaussian:0.5")
     Noise.parse(contract["noise"])
+    if not isinstance(contract.get("val_noise", contract["noise"]), str):
+        raise ValueError("val_noise must be a spec such as gaussian:0.1")
+    Noise.parse(contract.get("val_noise", contract["noise"]))
+    if contract.get("self_supervised") not in (None, SELF_SUPERVISED):
+        raise ValueError(f"self_supervised {contract.get('self_supervised')!r} is not a method this dae-edge knows")
     _whole(contract.get("noise_seed"), "noise_seed", 0)
     if data["kind"] == "folder":
         missing = [key for key in FOLDER_KEYS if key not in data]

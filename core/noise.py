@@ -6,6 +6,7 @@
     saltpepper:F       a fraction F of the pixels set to 0 or 1, half each
     poisson-gaussian:PEAK,SIGMA   a camera: shot noise at PEAK photons for white plus Gaussian read noise σ
     poisson-gaussian:20-200,0.01-0.05   the same, blind: PEAK and σ each drawn per image from its range
+    none               nothing added: the pictures are noisy already (self-supervised training)
 """
 from __future__ import annotations  # numpy is imported where it is used: the CLI starts without it
 
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 KINDS = ("gaussian", "poisson", "saltpepper", "poisson-gaussian")
+NONE = "none"  # the pictures are noisy already
 MAX_SIGMA = 1.0  # σ on the 0–1 pixel scale: at 1 the picture is gone
 MAX_PEAK = 1e6  # photons at white; numpy's Poisson refuses rates near 1e19
 _NUMBER = r"[0-9]*\.?[0-9]+"
@@ -43,6 +45,8 @@ class Noise:
 
     @classmethod
     def parse(cls, spec: str) -> "Noise":
+        if spec.strip().lower() == NONE:
+            return cls(NONE, 0.0)
         match = _SPEC.match(spec.strip().lower())
         two = match is not None and match["kind"] == "poisson-gaussian"
         if not match or match["kind"] not in KINDS or two != (match["read_low"] is not None):
@@ -74,6 +78,8 @@ class Noise:
             raise ValueError(f"--noise {self}: a Poisson peak above {MAX_PEAK:g} photons is noise-free to 8 bits; at most {MAX_PEAK:g}")
 
     def __str__(self) -> str:
+        if self.kind == NONE:
+            return NONE
         level = f"{self.low:g}" if self.high is None else f"{self.low:g}-{self.high:g}"
         if self.kind == "poisson-gaussian":
             level += f",{self.read_low:g}" if self.read_high is None else f",{self.read_low:g}-{self.read_high:g}"
@@ -88,6 +94,8 @@ class Noise:
         import numpy as np
 
         images = np.asarray(images, dtype=np.float32)
+        if self.kind == NONE:
+            return images.copy()
         if self.kind == "gaussian" and not self.blind:
             return add_noise(images, self.low, seed)  # the paper's draws, bit for bit
         rng = np.random.default_rng(seed)

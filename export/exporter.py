@@ -137,8 +137,9 @@ def export(model_path: Path, out: Path, options: ExportOptions, log=print, *, so
                   {"arch": config.arch, "params": int(keras_model.count_params()), "noise": config.noise, "channels": channels,
                    "macs_per_pixel": round(count_macs(keras_model, 8 * multiple, 8 * multiple) / (8 * multiple) ** 2),
                    "macs_per_28x28": count_macs(keras_model) if multiple <= 4 else None})
-    noise = config.noise_model
-    calibration = pairs(source.calibration_images(options.calibration_images, options.seed), noise, options.seed)[0]
+    # Self-supervised models: noisy training pictures as they are; clean validation pictures with their --val-noise.
+    calibration = pairs(source.calibration_images(options.calibration_images, options.seed), config.noise, options.seed)[0]
+    noise = Noise.parse(config.validation_noise)
     noisy, clean = pairs(source.validation_images(options.validation_images, options.seed), noise, config.val_noise_seed)
     checks = validation_checks(keras_model, source, noise, config.val_noise_seed, noisy, clean, multiple)
     labels = source.validation_labels(options.validation_images, options.seed)
@@ -210,7 +211,7 @@ def manifest_of(model: Model, options: ExportOptions, checks: Checks, artifacts:
         "contract": contract,
         "calibration": {"images": options.calibration_images, "noise": config.noise, "seed": options.seed,
                         "from": "patches of the training pictures" if folder else "training images"},
-        "validation": {"images": options.validation_images, "noise": config.noise, "noise_seed": config.val_noise_seed,
+        "validation": {"images": options.validation_images, "noise": config.validation_noise, "noise_seed": config.val_noise_seed,
                        "from": "patches of the validation pictures" if folder else "test images", "composite": checks.large,
                        "tolerances": {p.value: {k: v for k, v in vars(t).items() if v is not None} for p, t in TOLERANCES.items()}},
         "golden": {"file": GOLDEN, "sha256": golden_sha256, "images": len(golden["inputs"])},

@@ -3,7 +3,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
 
-from dae_edge.core.noise import Noise
+from dae_edge.core.noise import NONE, Noise
 
 ARCH_DOWNSAMPLING = {"paper": 4, "unet": 4, "photo": 8}  # each architecture train/model.py builds, and how much it pools
 ARCHS = tuple(ARCH_DOWNSAMPLING)
@@ -23,6 +23,9 @@ class TrainConfig:
     mosaic: int = 1  # train on side × side mosaics of digits; 1 (the reference) trains on single digits
     limit: int | None = None  # first N training images; None trains on all 60,000
     grey_share: float = 0.0  # colour models: this share of the patches turned grey (equal channels, equal noise)
+    self_supervised: bool = False  # learn from the noisy pictures alone (Neighbor2Neighbor); noise is then "none"
+    n2n_gamma: float = 2.0  # Neighbor2Neighbor's regulariser weight, reached at the last epoch (the paper's 2)
+    val_noise: str | None = None  # noise added to the validation pictures when it is not `noise` (clean ones, self-supervised)
     # Optimisation.
     epochs: int = 25  # the reference schedule; validation loss has flattened by then
     batch_size: int = 64  # the reference batch size
@@ -54,6 +57,16 @@ class TrainConfig:
             raise ValueError(f"--grey-share must be between 0 and 1, got {self.grey_share}")
         if self.filters < 1:
             raise ValueError(f"filters must be >= 1, got {self.filters}")
+        if self.self_supervised != (self.noise == NONE):
+            raise ValueError("self-supervised training adds no noise (the pictures are noisy already), and supervised "
+                             "training needs some: --noise none is for --self-supervised only")
+        if self.self_supervised and self.loss != "mse":
+            raise ValueError("--self-supervised learns with Neighbor2Neighbor's squared error; use --loss mse")
+        if self.val_noise is not None:
+            if Noise.parse(self.val_noise).kind == NONE:
+                raise ValueError("--val-noise none: name the noise to add to the clean validation pictures")
+        if not self.n2n_gamma >= 0:
+            raise ValueError(f"--n2n-gamma must be >= 0, got {self.n2n_gamma}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +74,11 @@ class TrainConfig:
     @property
     def noise_model(self) -> Noise:
         return Noise.parse(self.noise)
+
+    @property
+    def validation_noise(self) -> str:
+        """What the validation pictures get: `val_noise` where given, else the training noise."""
+        return self.val_noise or self.noise
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":

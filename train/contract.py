@@ -1,5 +1,5 @@
 """Writing the model's contract (core/contract.py reads and checks it)."""
-from dae_edge.core.contract import CONTRACT_VERSION
+from dae_edge.core.contract import CONTRACT_VERSION, SELF_SUPERVISED
 from dae_edge.core.sources import Source
 from dae_edge.train.config import ARCH_DOWNSAMPLING, TrainConfig
 
@@ -13,6 +13,8 @@ def make_contract(config: TrainConfig, source: Source) -> dict:
         "channels": source.channels,
         "value_range": [0.0, 1.0],
         "polarity": source.polarity(),
-        "noise": config.noise,
+        "noise": config.noise,  # "none" where the pictures were noisy already (self-supervised)
+        "val_noise": config.validation_noise,  # what the validation pictures got
+        "self_supervised": SELF_SUPERVISED if config.self_supervised else None,
         "noise_seed": config.val_noise_seed,
     }

@@ -11,8 +11,10 @@ from dae_edge.core.errors import DaeEdgeError
 from dae_edge.core.grids import grids
 from dae_edge.core.files import ensure_writable_dir, publish, staging_dir
 from dae_edge.core.metrics import psnr, ssim
-from dae_edge.core.noise import pairs
+from dae_edge.core.noise import Noise, pairs
+from dae_edge.train import neighbour
 from dae_edge.train.config import ARCH_DOWNSAMPLING, TrainConfig
+from dae_edge.train.neighbour import cell_pairs
 from dae_edge.train.contract import make_contract
 from dae_edge.core.idx import Mnist
 from dae_edge.core.contract import CONTRACT
@@ -20,6 +22,8 @@ from dae_edge.core.idx_source import IdxSource
 from dae_edge.core.sources import Source, golden_picks
 
 CHECKPOINT_DIR = ".checkpoint"
+NO_PSNR = ("not measured: the validation pictures are noisy, with no clean copy; give clean ones with --val-data "
+           "and the noise to add with --val-noise")
 OUTPUTS = ["dae.keras", "config.json", CONTRACT, "history.json", "loss.png", "samples.png", "metrics.json"]
 
 
@@ -116,6 +120,12 @@ def check_patch(config: TrainConfig, source: Source) -> None:
     if source.patch % factor:
         raise DaeEdgeError(f"--patch {source.patch} is not a multiple of {factor}, the {config.arch} model's downsampling "
                            f"factor; use e.g. {max(factor, source.patch // factor * factor)}")
+    if config.self_supervised and source.kind == "idx":
+        raise DaeEdgeError("--self-supervised learns from noisy pictures, and MNIST's digits are clean: train on them "
+                           "supervised (without --self-supervised), or point --data at a folder of noisy pictures")
+    if config.self_supervised and (source.patch // 2) % factor:
+        raise DaeEdgeError(f"--self-supervised trains on half-size sub-images of each --patch, so it must be a multiple of "
+                           f"{2 * factor} for the {config.arch} model; use e.g. {max(2 * factor, source.patch // (2 * factor) * 2 * factor)}")
     if config.mosaic > 1 and source.fresh_each_epoch:
         raise DaeEdgeError("--mosaic is for small IDX images; a folder is already cut into --patch patches")
 
@@ -141,7 +151,10 @@ def train(
     x_train = source.train_images(0)
     noise = config.noise_model
     noisy_train = None if config.fresh_noise or source.fresh_each_epoch else pairs(x_train, noise, config.seed)[0]
-    noisy_test, x_test = pairs(source.validation_images(seed=config.val_noise_seed), noise, config.val_noise_seed)
+    noisy_test, x_test = pairs(source.validation_images(seed=config.val_noise_seed), config.validation_noise, config.val_noise_seed)
+    validation = (noisy_test, x_test)
+    if config.self_supervised and Noise.parse(config.validation_noise).kind == "none":  # no clean picture anywhere
+        validation = (noisy_test, cell_pairs(len(noisy_test), noisy_test.shape[1] // 2, [config.val_noise_seed, 5]))
 
     _seed_everything(config.seed)
     if resume:
@@ -152,6 +165,7 @@ def train(
     else:
         model, start, history = build_model(config, (None, None, source.channels)), 0, {"loss": [], "val_loss": []}
         compile_model(model, config)
+    fitted = neighbour.trainer(model) if config.self_supervised else model
 
     for epoch in range(start, config.epochs):
         began = time.perf_counter()
@@ -166,9 +180,14 @@ def train(
         side = config.mosaic
         batch = max(config.batch_size // side**2, 1)
         callbacks = [] if progress is None else [_progress_callback(progress, epoch, config.epochs, -(-len(x_train) // side**2 // batch))]
-        fit = model.fit(
-            mosaic(noisy[order], side), mosaic(x_train[order], side), batch_size=batch, epochs=1,
-            shuffle=False, validation_data=(noisy_test, x_test), verbose=0, callbacks=callbacks,
+        if config.self_supervised:  # noisy patches and, per 2×2 cell, which two neighbours to pair
+            fitted.gamma.assign(neighbour.gamma_at(config, epoch))
+            targets = cell_pairs(len(noisy), noisy.shape[1] // 2, [config.seed, epoch, 5])
+        else:
+            targets = mosaic(x_train[order], side)
+        fit = fitted.fit(
+            mosaic(noisy[order], side), targets, batch_size=batch, epochs=1,
+            shuffle=False, validation_data=validation, verbose=0, callbacks=callbacks,
         )
         losses = {key: float(fit.history[key][-1]) for key in history}
         if not all(np.isfinite(v) for v in losses.values()):
@@ -181,8 +200,12 @@ def train(
             f"val_loss {history['val_loss'][-1]:.5f}  ({time.perf_counter() - began:.1f} s)")
 
     denoised = model.predict(noisy_test, batch_size=256, verbose=0)
-    metrics = {**quality_metrics(x_test, noisy_test, denoised), "noise": config.noise,
-               "noise_seed": config.val_noise_seed}
+    if validation[1] is x_test:
+        metrics = {**quality_metrics(x_test, noisy_test, denoised), "noise": config.validation_noise,
+                   "noise_seed": config.val_noise_seed}
+    else:
+        metrics = {"images": int(len(x_test)), "self_supervised_val_loss": history["val_loss"][-1], "noise": config.noise,
+                   "psnr": NO_PSNR, "noise_seed": config.val_noise_seed}
     with staging_dir(out) as stage:
         model.save(stage / "dae.keras")
         _write_json(stage / "config.json", config.to_dict())
