@@ -20,6 +20,7 @@ def export_command(
     calibration_images: Annotated[int, typer.Option(help="Noisy training images (or patches) used to calibrate int8.")] = DEFAULT.calibration_images,
     validation_images: Annotated[int, typer.Option(help="Noisy validation images (or patches) each artifact is checked on.")] = DEFAULT.validation_images,
     seed: Annotated[int, typer.Option(help="Seed for picking calibration and validation images.")] = DEFAULT.seed,
+    leave_out: Annotated[Optional[list[str]], typer.Option(help="An artifact not to make, such as dae_int8.tflite where it cannot pass its check (repeatable); the manifest lists it.")] = None,
 ) -> None:
     """Export dae.tflite and dae.onnx (with --int8 also dae_int8.tflite, dae_int8.onnx; with --fp16 dae_fp16.tflite),
     golden.npz and manifest.json."""
@@ -30,7 +31,7 @@ def export_command(
     from dae_edge.export.exporter import export
     from dae_edge.core.files import output_folder
 
-    options = ExportOptions(int8, fp16, calibration_images, validation_images, seed)
+    options = ExportOptions(int8, fp16, calibration_images, validation_images, seed, tuple(leave_out or ()))
     with output_folder(out):
         manifest = export(model, out, options, log=typer.echo, data=data, val_data=val_data)
     typer.echo(f"\n{'file':18}{'bytes':>9}  {'precision':9}{'max |Δ|':>10}{'mean |Δ|':>10}{'PSNR dB':>9}  (vs Keras on "

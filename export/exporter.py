@@ -57,6 +57,12 @@ def check_options(options: ExportOptions) -> None:
         raise DaeEdgeError(f"--calibration-images {options.calibration_images} is too few; use at least {MIN_CALIBRATION_IMAGES}")
     if options.validation_images < 1:
         raise DaeEdgeError("--validation-images must be at least 1")
+    possible = [fmt.artifact(precision) for fmt, precision in targets(ExportOptions(options.int8, options.fp16))]
+    for name in options.leave_out:
+        if name not in possible:
+            raise DaeEdgeError(f"--leave-out {name}: not an artifact this export makes (it makes {', '.join(possible)})")
+    if {fmt.artifact(Precision.fp32) for fmt in FORMATS} <= set(options.leave_out):
+        raise DaeEdgeError("--leave-out: every fp32 artifact left out; keep at least one")
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,8 @@ def targets(options: ExportOptions) -> list[tuple[Format, Precision]]:
     """(format, precision) of each artifact to make, fp32 of every format first; a precision only where the
     format's row offers it."""
     precisions = [Precision.fp32] + [Precision.fp16] * options.fp16 + [Precision.int8] * options.int8
-    return [(fmt, precision) for precision in precisions for fmt in FORMATS if precision in fmt.precisions]
+    return [(fmt, precision) for precision in precisions for fmt in FORMATS
+            if precision in fmt.precisions and fmt.artifact(precision) not in options.leave_out]
 
 
 @dataclass(frozen=True)
@@ -216,6 +223,7 @@ def manifest_of(model: Model, options: ExportOptions, checks: Checks, artifacts:
                        "tolerances": {p.value: {k: v for k, v in vars(t).items() if v is not None} for p, t in TOLERANCES.items()}},
         "golden": {"file": GOLDEN, "sha256": golden_sha256, "images": len(golden["inputs"])},
         "artifacts": artifacts,
+        **({"left_out": list(options.leave_out)} if options.leave_out else {}),
     }
 
 

@@ -9,3 +9,4 @@ class ExportOptions:
     calibration_images: int = 300  # a few hundred real noisy images pin down int8 ranges
     validation_images: int = 500  # held-out noisy images each artifact is compared on
     seed: int = 0
+    leave_out: tuple[str, ...] = ()  # artifact files not to make, e.g. ("dae_int8.tflite",) where one cannot pass its gate

@@ -87,6 +87,15 @@ def test_cli_export_fp32_only_removes_stale_int8(exported_copy, mnist_dir):
     assert not (exported_copy / "dae_int8.tflite").exists()
 
 
+def test_a_left_out_artifact_is_not_made_and_the_manifest_says_so(exported_copy, mnist_dir):
+    result = runner.invoke(app, ["export", "--model", str(exported_copy / "dae.keras"), "--out", str(exported_copy), "--int8",
+                                 "--leave-out", "dae_int8.tflite", "--data", str(mnist_dir), "--validation-images", "50"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((exported_copy / "manifest.json").read_text())
+    assert [a["file"] for a in manifest["artifacts"]] == ["dae.tflite", "dae.onnx", "dae_int8.onnx"]
+    assert manifest["left_out"] == ["dae_int8.tflite"] and not (exported_copy / "dae_int8.tflite").exists()
+
+
 def bad_model(folder):
     import keras
 
@@ -103,6 +112,8 @@ def bad_model(folder):
     ("wrong_input", "is not (batch, any height, any width, 1 or 3)"),
     ("few_calibration", "too few"),
     ("unwritable", "cannot write there"),
+    ("leave_out_unknown", "--leave-out dae_fp16.tflite: not an artifact this export makes"),
+    ("leave_out_all_fp32", "every fp32 artifact left out"),
 ])
 def test_bad_input_leaves_good_artifacts_untouched(exported_copy, mnist_dir, case, message):
     model, out, extra = exported_copy / "dae.keras", exported_copy, []
@@ -119,6 +130,10 @@ def test_bad_input_leaves_good_artifacts_untouched(exported_copy, mnist_dir, cas
         extra = ["--calibration-images", "3"]
     elif case == "unwritable":
         out = exported_copy / "config.json" / "sub"
+    elif case == "leave_out_unknown":
+        extra = ["--leave-out", "dae_fp16.tflite"]
+    elif case == "leave_out_all_fp32":
+        extra = ["--leave-out", "dae.tflite", "--leave-out", "dae.onnx"]
     before = snapshot(exported_copy)
     result = runner.invoke(app, ["export", "--model", str(model), "--out", str(out), "--int8", "--data", str(mnist_dir), *extra])
     assert result.exit_code == 1
