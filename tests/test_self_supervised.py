@@ -62,7 +62,9 @@ def test_no_clean_picture_is_read(trained, folders):
 def test_without_clean_pictures_validation_says_it_cannot_give_psnr(trained):
     out, _, result = trained
     metrics = json.loads((out / "metrics.json").read_text())
-    assert "psnr_denoised" not in metrics and np.isfinite(metrics["self_supervised_val_loss"])
+    history = json.loads((out / "history.json").read_text())
+    assert "psnr_denoised" not in metrics and 1e-4 < metrics["self_supervised_val_loss"] < 0.1
+    assert all(1e-4 < loss < 0.1 for loss in history["loss"] + history["val_loss"])  # σ 0.1: about 2·0.01 at first
     assert "PSNR not measured: the validation pictures are noisy, with no clean copy" in result.output
 
 
@@ -93,6 +95,8 @@ def test_clean_validation_pictures_give_psnr(folders, tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["psnr_noisy"] == pytest.approx(20.0, abs=1.5) and metrics["noise"] == "gaussian:0.1"
     assert json.loads((tmp_path / "contract.json").read_text())["val_noise"] == "gaussian:0.1"
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert 1e-4 < history["val_loss"][0] < 0.1  # squared error against the clean pictures
 
 
 def test_pairs_are_neighbours_in_their_cell():

@@ -63,6 +63,12 @@ def trainer(model):
             super().__init__()
             self.denoiser = denoiser
             self.gamma = tf.Variable(0.0, trainable=False, name="n2n_gamma")
+            # fit() reports a metric named "loss" from the trackers, not from what a step returns: ours, then
+            self.loss_tracker = keras.metrics.Mean(name="loss")
+
+        @property
+        def metrics(self):
+            return [self.loss_tracker]
 
         def call(self, images, training=False):
             return self.denoiser(images, training=training)
@@ -76,14 +82,17 @@ def trainer(model):
             with tf.GradientTape() as tape:
                 loss = neighbour_loss(self.denoiser(first, training=True), second, full_gap, self.gamma)
             self.optimizer.apply(tape.gradient(loss, variables), variables)
-            return {"loss": loss}
+            self.loss_tracker.update_state(loss)
+            return {"loss": self.loss_tracker.result()}
 
         def test_step(self, data):
             images, target = data
             if target.dtype.is_integer:  # cell pairs: no clean image, the reconstruction term
                 first, second = subsample(images, target[..., 0]), subsample(images, target[..., 1])
-                return {"loss": tf.reduce_mean((self.denoiser(first) - second) ** 2)}
-            return {"loss": tf.reduce_mean((self.denoiser(images) - target) ** 2)}
+                self.loss_tracker.update_state(tf.reduce_mean((self.denoiser(first) - second) ** 2))
+            else:
+                self.loss_tracker.update_state(tf.reduce_mean((self.denoiser(images) - target) ** 2))
+            return {"loss": self.loss_tracker.result()}
 
     wrapped = NeighbourTrainer(model)
     wrapped.compile(optimizer=model.optimizer)
