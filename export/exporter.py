@@ -29,6 +29,7 @@ from dae_edge.train.model import count_macs
 
 MIN_CALIBRATION_IMAGES = 32  # fewer and min/max calibration misses the tails of the activations
 GOLDEN_IMAGES = 10  # one noisy test digit per class: enough for a device to check itself quickly
+GOLDEN_SIDE = 32  # larger golden images are cut to this (a colour photo model's 128² patches made golden.npz 7.7 MB)
 COMPOSITE_SIDE = 10  # validation digits laid out 10 × 10: the artifacts must hold on whole images too
 LARGE_SIDE = 320  # a picture source's large validation image: a crop of at most this side
 # Every exported format takes any batch, height and width (sizes that divide by `multiple_of`):
@@ -158,7 +159,7 @@ def export(model_path: Path, out: Path, options: ExportOptions, log=print, *, so
         failures = [f for a in artifacts for f in a.pop("failures")]
         if failures:
             raise ExportError("validation failed, nothing was published: " + "; ".join(failures))
-        golden = golden_set(labels, checks.cases["validation images"], keras_model)
+        golden = golden_set(labels, checks.cases["validation images"], keras_model, multiple)
         np.savez_compressed(stage / GOLDEN, **golden)
         fp32 = next(a["file"] for a in artifacts if a["precision"] == Precision.fp32)
         large = whole_and_tiles(stage / fp32, model.contract["patch"], multiple, model.radius, checks) if checks.large else {}
@@ -227,14 +228,21 @@ def manifest_of(model: Model, options: ExportOptions, checks: Checks, artifacts:
     }
 
 
-def golden_set(labels: np.ndarray | None, case: Case, keras_model) -> dict:
-    """One image per class (evenly spaced picks without labels), and the same as one 2×5 image with its Keras output."""
+def golden_set(labels: np.ndarray | None, case: Case, keras_model, multiple: int = 4) -> dict:
+    """One image per class (evenly spaced picks without labels), and the same as one 2×5 image with its Keras output.
+    Images larger than GOLDEN_SIDE (picture patches) are cut to their centre, and Keras runs on the crops."""
     noisy, reference, clean = case
     picks = golden_picks(labels, len(noisy), GOLDEN_IMAGES)
-    golden = {"inputs": noisy[picks], "outputs": reference[picks], "clean": clean[picks]}
+    noisy, reference, clean = noisy[picks], reference[picks], clean[picks]
+    side = -(-GOLDEN_SIDE // multiple) * multiple
+    if min(noisy.shape[1:3]) > side:
+        top, left = (noisy.shape[1] - side) // 2, (noisy.shape[2] - side) // 2
+        noisy, clean = (a[:, top : top + side, left : left + side] for a in (noisy, clean))
+        reference = keras_model.predict(noisy, verbose=0)
+    golden = {"inputs": noisy, "outputs": reference, "clean": clean}
     if labels is not None:
         golden["labels"] = labels[picks]
     if len(picks) == GOLDEN_IMAGES:
-        golden["large_input"], golden["large_clean"] = grids(noisy[picks], 2, 5), grids(clean[picks], 2, 5)
+        golden["large_input"], golden["large_clean"] = grids(noisy, 2, 5), grids(clean, 2, 5)
         golden["large_output"] = keras_model.predict(golden["large_input"], verbose=0)
     return golden

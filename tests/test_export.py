@@ -164,3 +164,21 @@ def test_large_images_run_whole_unless_tiles_keep_clearly_more():
     assert _large_choice({"whole": 17.41, "tiles": 18.88})["large_images"] == "tiles"  # the paper model on digit grids
     assert _large_choice({"whole": 21.08, "tiles": 20.70})["large_images"] == "whole"
     assert _large_choice({}) == {"large_images": "whole"}
+
+
+def test_golden_pictures_are_centre_crops_with_their_own_reference():
+    """A colour photo model's whole 128² patches made golden.npz 7.7 MB; crops keep it small, and Keras's output
+    is computed on the crop (a crop of the whole patch's output would differ near the new border)."""
+    from dae_edge.export.exporter import GOLDEN_SIDE, golden_set
+
+    class Halve:
+        def predict(self, images, verbose=0):
+            return images / 2 + images.shape[1]  # depends on the size it is given
+
+    noisy = np.random.default_rng(0).random((12, 128, 128, 3)).astype(np.float32)
+    golden = golden_set(None, (noisy, noisy, noisy), Halve(), multiple=8)
+    assert golden["inputs"].shape == (10, GOLDEN_SIDE, GOLDEN_SIDE, 3) and golden["large_input"].shape == (1, 64, 160, 3)
+    np.testing.assert_array_equal(golden["outputs"], golden["inputs"] / 2 + GOLDEN_SIDE)
+    np.testing.assert_array_equal(golden["inputs"][0], noisy[0, 48:80, 48:80])
+    digits = golden_set(None, (noisy[:, :28, :28], noisy[:, :28, :28], noisy[:, :28, :28]), Halve())
+    assert digits["inputs"].shape[1:3] == (28, 28)  # MNIST's golden digits stay whole
