@@ -137,6 +137,7 @@ def test_the_regulariser_ramps_up_to_gamma():
     (["--noise", "gaussian:0.1"], "--self-supervised learns from pictures that are noisy already"),
     (["--loss", "bce"], "use --loss mse"),
     (["--patch", "40"], "must be a multiple of 16"),
+    (["--grey-share", "0.25"], "a noisy colour picture turned grey has less noise"),
 ])
 def test_bad_combinations_get_one_line(folders, tmp_path, extra, message):
     result = runner.invoke(app, ["train", "--data", str(folders / "noisy"), "--self-supervised", *TINY, *extra, "--out", str(tmp_path / "m")])
