@@ -126,20 +126,6 @@ def test_verify_without_manifest(tmp_path):
     assert result.exit_code == 1 and "no manifest.json" in result.output
 
 
-def test_demo_writes_pictures_from_the_golden_digits(tmp_path, exported_dir, monkeypatch):
-    from dae_edge.runtime import denoiser
-
-    monkeypatch.setattr(denoiser, "shipped_models", lambda: exported_dir)
-    monkeypatch.setattr(denoiser, "DEFAULT_MODEL", "paper")  # the folder itself, not a subfolder
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    picture = np.asarray(Image.open(tmp_path / "demo.png"))
-    assert picture.shape == (56, 280)
-    golden = np.load(exported_dir / "golden.npz")
-    assert np.abs(picture[:28, :28] / 255.0 - golden["inputs"][0, ..., 0]).max() <= 0.5 / 255 + 1e-6
-    assert len(list(tmp_path.glob("noisy_*.denoised.png"))) == 10
-
-
 def test_bench_measures_every_artifact(exported_dir, mnist, quick_bench):
     bench_module = quick_bench
     result = bench_module.bench(exported_dir, IdxSource(mnist, None), 40, [1], log=lambda line: None, large=False)

@@ -40,7 +40,7 @@ def test_train_export_verify_bench_run_on_a_folder(tmp_path, pictures_dir, quick
     assert manifest["input"]["patch"] == 64 and manifest["validation"]["from"] == "patches of the validation pictures"
     assert manifest["validation"]["composite"] == "a 160×124 crop of a validation picture"  # whole vs tiles on a real picture
     golden = np.load(m / "golden.npz")
-    assert golden["inputs"].shape == (10, 64, 64, 1) and "labels" not in golden
+    assert golden["inputs"].shape == (10, 32, 32, 1) and "labels" not in golden  # centre crops of the 64² patches
 
     verified = invoke("verify", m)
     assert verified.exit_code == 0 and verified.output.count("PASS") >= 4, verified.output

@@ -303,7 +303,7 @@ def test_training_reports_progress_inside_each_epoch(tmp_path):
 
 def test_help_names_the_default_model_and_the_noise_scale():
     run_help = help_text("run")
-    assert "default: unet" in run_help and "see the README" not in run_help and "0–1 scale" in run_help
+    assert "default: photo" in run_help and "see the README" not in run_help and "0–1 scale" in run_help
     assert "0–1 scale" in help_text("train")
 
 

@@ -28,11 +28,12 @@ from dae_edge.runtime.verify import verify_folder
 
 runner = CliRunner()
 LITERT = BY_NAME["tflite"].installed()  # a Pi may run onnxruntime alone (pip install . pytest)
+DIGITS = "unet"  # the digits model most of these tests feed MNIST digits to (the default, photo, has tests of its own)
 SETS = [name for name in SHIPPED if (shipped_folder(name) / "manifest.json").is_file()]
 
 
-def golden(name: str | None = None) -> dict:
-    """The golden set of a shipped model (default: the default model, as shipped_folder())."""
+def golden(name: str = DIGITS) -> dict:
+    """The golden set of a shipped model (default: the digits model)."""
     with np.load(shipped_folder(name) / "golden.npz") as data:
         return {key: data[key] for key in data.files}
 
@@ -52,8 +53,8 @@ def shipped_copy(tmp_path) -> Path:
     """A plain copy of the shipped reference set, for tests that change it."""
     folder = tmp_path / "models"
     folder.mkdir()
-    for name in ["manifest.json", "golden.npz", *[a["file"] for a in json.loads((shipped_folder() / "manifest.json").read_text())["artifacts"]]]:
-        shutil.copy(shipped_folder() / name, folder / name)
+    for name in ["manifest.json", "golden.npz", *[a["file"] for a in json.loads((shipped_folder(DIGITS) / "manifest.json").read_text())["artifacts"]]]:
+        shutil.copy(shipped_folder(DIGITS) / name, folder / name)
     return folder
 
 
@@ -120,7 +121,7 @@ def test_verify_catches_a_changed_golden_output_even_when_checksummed_again(ship
 def test_two_runs_into_one_folder_leave_whole_pngs(tmp_path):
     digits(tmp_path / "in", 400)
     command = [sys.executable, "-m", "dae_edge.app.cli", "run", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
-               "--model", str(shipped_folder() / "dae.onnx"), "--threads", "1", "--json"]
+               "--model", str(shipped_folder(DIGITS) / "dae.onnx"), "--threads", "1", "--json"]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
     outputs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0], outputs
@@ -140,7 +141,7 @@ def test_a_read_only_destination_fails_per_image_in_one_line(tmp_path, monkeypat
 
     monkeypatch.setattr(os, "replace", read_only)
     monkeypatch.setattr(Path, "unlink", read_only)  # the clean-up fails too
-    results = list(denoise_files(Denoiser.load(shipped_folder() / "dae.onnx"), paths, RunOptions(invert=Invert.no)))
+    results = list(denoise_files(Denoiser.load(shipped_folder(DIGITS) / "dae.onnx"), paths, RunOptions(invert=Invert.no)))
     assert [r.error for r in results] == [f"{p.with_name(p.stem + '.denoised.png')}: cannot write (Read-only file system)"
                                           for p in paths]
 
@@ -149,7 +150,7 @@ def test_compare_keeps_a_users_file_and_is_never_an_input(tmp_path):
     [image] = digits(tmp_path, 1, "x")
     users = tmp_path / "x0.compare.png"
     users.write_bytes(b"the user's own file")
-    model = ["--model", str(shipped_folder() / "dae.onnx")]
+    model = ["--model", str(shipped_folder(DIGITS) / "dae.onnx")]
     result = runner.invoke(app, ["run", str(tmp_path), "--compare", *model])
     assert result.exit_code == 1 and "exists and was not written by dae-edge; pass --overwrite" in result.output
     assert users.read_bytes() == b"the user's own file"
@@ -162,7 +163,7 @@ def test_compare_keeps_a_users_file_and_is_never_an_input(tmp_path):
 def test_added_noise_differs_per_image_and_repeats_per_seed(tmp_path):
     for i in range(2):  # two copies of one digit
         digits(tmp_path / "in", 1, f"copy{i}_")
-    model = ["--model", str(shipped_folder() / "dae.onnx"), "--invert", "no", "--compare"]
+    model = ["--model", str(shipped_folder(DIGITS) / "dae.onnx"), "--invert", "no", "--compare"]
 
     def noisy_halves(seed: str) -> list[np.ndarray]:
         assert runner.invoke(app, ["run", str(tmp_path / "in"), "--add-noise", "0.5", "--seed", seed, *model]).exit_code == 0
@@ -191,18 +192,18 @@ def test_uniform_alpha_is_ignored_and_varying_alpha_is_paper(tmp_path):
 def test_an_unchecked_model_warns_and_a_folder_is_a_model(tmp_path):
     bare = tmp_path / "bare"
     bare.mkdir()
-    shutil.copy(shipped_folder() / "dae.onnx", bare / "dae.onnx")
+    shutil.copy(shipped_folder(DIGITS) / "dae.onnx", bare / "dae.onnx")
     [image] = digits(tmp_path / "in", 1)
     result = runner.invoke(app, ["run", str(image), "--model", str(bare / "dae.onnx")])
     assert result.exit_code == 0 and "warning:" in result.output and "unchecked model" in result.output
-    checked = runner.invoke(app, ["run", str(image), "--model", str(shipped_folder()), "--backend", "onnx", "--json"])
+    checked = runner.invoke(app, ["run", str(image), "--model", str(shipped_folder(DIGITS)), "--backend", "onnx", "--json"])
     assert checked.exit_code == 0 and "warning" not in checked.output
     assert json.loads(checked.output)["ok"]
     from dae_edge.app.run import BackendChoice, _pick_model
 
-    assert _pick_model(shipped_folder(), BackendChoice.onnx).name == "dae.onnx"  # --backend holds for a folder too
-    assert _pick_model(shipped_folder(), BackendChoice.tflite).name == "dae_int8.tflite"
-    assert Denoiser.load(shipped_folder()).info is not None
+    assert _pick_model(shipped_folder(DIGITS), BackendChoice.onnx).name == "dae.onnx"  # --backend holds for a folder too
+    assert _pick_model(shipped_folder(DIGITS), BackendChoice.tflite).name == "dae_int8.tflite"
+    assert Denoiser.load(shipped_folder(DIGITS)).info is not None
 
 
 @pytest.mark.parametrize("images, message", [
@@ -212,19 +213,19 @@ def test_an_unchecked_model_warns_and_a_folder_is_a_model(tmp_path):
 ])
 def test_the_api_refuses_what_it_cannot_denoise(images, message):
     with pytest.raises(DaeEdgeError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        Denoiser.load(shipped_folder() / "dae.onnx").denoise(images)
+        Denoiser.load(shipped_folder(DIGITS) / "dae.onnx").denoise(images)
 
 
 def test_only_the_first_frame_is_used_and_said(tmp_path):
     frames = [Image.fromarray(np.full((28, 28), v, np.uint8)) for v in (0, 128, 255)]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
-    result = runner.invoke(app, ["run", str(tmp_path / "anim.gif"), "--model", str(shipped_folder() / "dae.onnx"), "--json"])
+    result = runner.invoke(app, ["run", str(tmp_path / "anim.gif"), "--model", str(shipped_folder(DIGITS) / "dae.onnx"), "--json"])
     assert result.exit_code == 0 and "3 frames or pages; only the first was denoised" in json.loads(result.output)["note"]
 
 
 def test_verify_and_run_print_no_runtime_chatter(tmp_path):
     [image] = digits(tmp_path, 1)
-    model = shipped_folder() / ("dae_int8.tflite" if LITERT else "dae_int8.onnx")
+    model = shipped_folder(DIGITS) / ("dae_int8.tflite" if LITERT else "dae_int8.onnx")
     for args in (["verify"], ["run", str(image), "--model", str(model)]):
         done = subprocess.run([sys.executable, "-m", "dae_edge.app.cli", *args], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
@@ -273,8 +274,8 @@ def test_model_name_picks_a_shipped_model(tmp_path):
         written[name] = np.asarray(Image.open(tmp_path / name / "digit0.denoised.png"))
     assert not np.array_equal(written["paper"], written["unet"])
     unknown = runner.invoke(app, ["run", str(image), "--model-name", "vgg"])
-    assert unknown.exit_code == 1 and "--model-name 'vgg': expected one of paper, unet, blind, pictures" in unknown.output
-    both = runner.invoke(app, ["run", str(image), "--model-name", "unet", "--model", str(shipped_folder() / "dae.onnx")])
+    assert unknown.exit_code == 1 and "--model-name 'vgg': expected one of photo, paper, unet, blind, pictures" in unknown.output
+    both = runner.invoke(app, ["run", str(image), "--model-name", "unet", "--model", str(shipped_folder(DIGITS) / "dae.onnx")])
     assert both.exit_code == 1 and "give one" in both.output
 
 
@@ -291,5 +292,5 @@ def test_litert_without_xnnpack_runs_any_size_models(name, monkeypatch):
     plain = functools.partial(Interpreter, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     monkeypatch.setattr(backends, "litert_interpreter", lambda: plain)
     data = golden()
-    output = Denoiser.load(shipped_folder() / name, threads=1).denoise(data["inputs"])
+    output = Denoiser.load(shipped_folder(DIGITS) / name, threads=1).denoise(data["inputs"])
     assert np.abs(output - data["outputs"]).mean() < 3 / 256
