@@ -200,3 +200,30 @@ def test_shipped_models_match_their_golden_set():
     need((folder / "manifest.json").is_file(), "no models have been shipped yet")
     checks = list(verify_folder(folder))
     assert len(checks) == 4 and all(c.status == "pass" for c in checks), [c for c in checks if c.status != "pass"]
+
+
+def test_the_shipped_photo_model_agrees_with_keras_in_every_format():
+    """The default model, every artifact it ships, against its own dae.keras and each other, on real colour photos
+    and a grey one at σ 25/255 (a TensorFlow install: the runtime tier checks it against its golden set)."""
+    need(BY_NAME["tflite"].installed(), "LiteRT (ai-edge-litert) is not installed")
+    from skimage import data
+
+    folder = shipped_models() / "photo"
+    shipped = {a["file"] for a in json.loads((folder / "manifest.json").read_text())["artifacts"]}
+    assert {"dae.onnx", "dae.tflite", "dae_int8.onnx"} <= shipped
+    keras_model = KerasPredict(folder / "dae.keras")
+    loaded = {name: Denoiser.load(folder / name, threads=1) for name in shipped}
+    models = {"keras": Denoiser(keras_model, folder / "dae.keras", None, loaded["dae.onnx"].geometry), **loaded}
+    rng = np.random.default_rng(3)
+    clean = [np.asarray(getattr(data, name)(), np.float32)[:96, :128] / 255 for name in ("chelsea", "coffee", "rocket")]
+    clean.append(clean[0].mean(axis=-1))  # a grey photo: three equal channels in, their mean out
+    noisy = [np.clip(c + rng.normal(0, 25 / 255, c.shape), 0, 1).astype(np.float32) for c in clean]
+    outputs = {name: model.denoise_list(noisy) for name, model in models.items()}
+    pairs = [p for p in PAIRS if {p[0], p[1]} <= set(models)]
+    assert len(pairs) >= 5
+    for reference, candidate, tolerance in pairs:
+        for i, (r, c) in enumerate(zip(outputs[reference], outputs[candidate])):
+            assert_close(f"{reference} ↔ {candidate} on photo {i}", r, c, tolerance)
+    for name, images in outputs.items():
+        gain = np.mean([psnr(c, o)[0] - psnr(c, n)[0] for c, n, o in zip(clean, noisy, images)])
+        assert gain > 5, f"{name}: {gain:.2f} dB"
