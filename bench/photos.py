@@ -13,7 +13,7 @@ from PIL import Image
 from dae_edge.bench.filters import gaussian_blur, median3
 from dae_edge.core.folder import scan_folder
 from dae_edge.core.images import read_image
-from dae_edge.core.metrics import psnr
+from dae_edge.core.metrics import picture_psnr
 
 SIGMAS = (5, 15, 25, 50)  # on the 0–255 scale: bright daylight to a dim room
 KINDS = ("grey", "colour")
@@ -84,13 +84,13 @@ def photo_quality(photos: dict[str, list[tuple[str, np.ndarray]]], methods: dict
         if not images:
             continue
         noisy = {s: [noisy_copy(image, s, seed, i) for i, (_, image) in enumerate(images)] for s in sigmas}
-        inputs = {s: [float(psnr(image, n)[0]) for (_, image), n in zip(images, noisy[s])] for s in sigmas}
+        inputs = {s: [picture_psnr(image, n) for (_, image), n in zip(images, noisy[s])] for s in sigmas}
         table = {"noisy input": {str(s): {"psnr": float(np.mean(inputs[s])), "worst_gain": 0.0} for s in sigmas}}
         for name, method in methods.items():
             log(f"photos: {name} on {len(images)} {kind} pictures at σ {', '.join(map(str, sigmas))}")
             table[name] = {}
             for s in sigmas:
-                scores = [float(psnr(image, np.clip(method(n, s / 255), 0, 1))[0]) for (_, image), n in zip(images, noisy[s])]
+                scores = [picture_psnr(image, np.clip(method(n, s / 255), 0, 1)) for (_, image), n in zip(images, noisy[s])]
                 table[name][str(s)] = {"psnr": float(np.mean(scores)), "worst_gain": float(np.min(np.subtract(scores, inputs[s])))}
         result[kind] = {"images": [name for name, _ in images], "methods": table}
     return {"sigmas": list(sigmas), "seed": seed, "kinds": result}

@@ -7,7 +7,7 @@ import numpy as np
 from dae_edge.runtime.denoiser import Denoiser, geometry
 from dae_edge.core.errors import RuntimeMissing
 from dae_edge.bench.filters import FILTERS
-from dae_edge.core.metrics import psnr, ssim
+from dae_edge.core.metrics import picture_psnr, picture_ssim
 from dae_edge.core.noise import NONE, corrupt_each, pairs
 
 
@@ -20,8 +20,8 @@ def corrupt(images: list[np.ndarray], noise: str, seed: int) -> list[np.ndarray]
 
 
 def _scores(clean: list[np.ndarray], outputs: list[np.ndarray]) -> dict[str, float]:
-    return {"psnr": float(np.mean([psnr(c, o)[0] for c, o in zip(clean, outputs)])),
-            "ssim": float(np.mean([ssim(c, o)[0] for c, o in zip(clean, outputs)]))}
+    return {"psnr": float(np.mean([picture_psnr(c, o) for c, o in zip(clean, outputs)])),
+            "ssim": float(np.mean([picture_ssim(c, o) for c, o in zip(clean, outputs)]))}
 
 
 def _filtered(images: list[np.ndarray], method: Callable) -> list[np.ndarray]:

@@ -40,3 +40,13 @@ def ssim(reference: np.ndarray, images: np.ndarray) -> np.ndarray:
     c1, c2 = SSIM_K1**2, SSIM_K2**2
     s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
     return s.reshape(len(s), -1).mean(axis=1)
+
+
+def picture_psnr(reference: np.ndarray, image: np.ndarray) -> float:
+    """PSNR of one picture, (H, W) or (H, W, C): psnr() reads a 3-D array as a batch of (H, W) images."""
+    return float(psnr(np.asarray(reference)[None], np.asarray(image)[None])[0])
+
+
+def picture_ssim(reference: np.ndarray, image: np.ndarray) -> float:
+    """SSIM of one picture, (H, W) or (H, W, C): the mean over its channels' windows."""
+    return float(ssim(np.asarray(reference)[None], np.asarray(image)[None])[0])

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from dae_edge.core.grids import cells
-from dae_edge.core.metrics import psnr
+from dae_edge.core.metrics import picture_psnr, psnr
 from dae_edge.runtime.backends import open_backend
 from dae_edge.runtime.denoiser import LARGE_MODES, Denoiser, Geometry
 
@@ -18,7 +18,7 @@ def mode_quality(denoiser: Denoiser, noisy: list[np.ndarray], clean: list[np.nda
     outputs = denoiser.denoise_list(noisy)
     if cell:
         return float(np.mean([psnr(cells(c, cell, cell), cells(o, cell, cell)).mean() for c, o in zip(clean, outputs)]))
-    return float(np.mean([psnr(c, o)[0] for c, o in zip(clean, outputs)]))
+    return float(np.mean([picture_psnr(c, o) for c, o in zip(clean, outputs)]))
 
 
 def whole_and_tiles(path: Path, patch: int, multiple: int, radius: int, checks) -> dict[str, float]:

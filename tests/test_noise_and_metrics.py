@@ -66,3 +66,18 @@ def test_noise_models_corrupt_reproducibly():
     assert 0.17 < flipped.mean() < 0.23
     shot = Noise.parse("poisson:20").apply(np.full((1, 100, 100, 1), 0.5, np.float32), 3)
     assert abs(shot.mean() - 0.5) < 0.02 and abs(shot.std() - np.sqrt(0.5 / 20)) < 0.02  # variance x / peak
+
+
+@pytest.mark.parametrize("channels", [None, 1, 3])
+def test_picture_metrics_score_the_whole_picture(channels):
+    """psnr() reads a 3-D array as a batch of grey images: a colour picture (H, W, 3), or a grey one (H, W, 1),
+    needs picture_psnr, or only its first row is scored (as the photo tables and export's whole-or-tiles
+    choice once did)."""
+    from dae_edge.core.metrics import picture_psnr, picture_ssim
+
+    shape = (40, 50) if channels is None else (40, 50, channels)
+    clean = np.full(shape, 0.5)
+    damaged = clean.copy()
+    damaged[20:] += 0.1  # the lower half only: the first row is untouched
+    assert picture_psnr(clean, damaged) == pytest.approx(10 * np.log10(1 / 0.005))
+    assert picture_ssim(clean, clean) == pytest.approx(1.0) and picture_ssim(clean, damaged) < 1
