@@ -5,6 +5,16 @@ from numpy.lib.stride_tricks import sliding_window_view
 BLUR_SIGMA = 1.0  # pixels: strong enough to flatten noise of 0.1–0.3, as a user would first try
 
 
+def channel_by_channel(images: np.ndarray, method) -> np.ndarray:
+    """`method` over (N, H, W), applied to (N, H, W) or to each channel of (N, H, W, C)."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        return method(images)
+    planes = np.moveaxis(images, -1, 1).reshape(-1, *images.shape[1:3])
+    out = method(planes).reshape(images.shape[0], images.shape[-1], *images.shape[1:3])
+    return np.moveaxis(out, 1, -1)
+
+
 def median3(images: np.ndarray) -> np.ndarray:
     """A 3×3 median filter over (N, H, W)."""
     padded = np.pad(images, ((0, 0), (1, 1), (1, 1)), mode="edge")
@@ -25,4 +35,5 @@ def gaussian_blur(images: np.ndarray, sigma: float = BLUR_SIGMA) -> np.ndarray:
     return out
 
 
-FILTERS = {"median 3×3": median3, f"Gaussian blur σ={BLUR_SIGMA:g}": gaussian_blur}
+FILTERS = {"median 3×3": lambda images: channel_by_channel(images, median3),
+           f"Gaussian blur σ={BLUR_SIGMA:g}": lambda images: channel_by_channel(images, gaussian_blur)}  # (N, H, W[, C])

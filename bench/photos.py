@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dae_edge.bench.filters import gaussian_blur, median3
+from dae_edge.bench.filters import FILTERS
 from dae_edge.core.folder import scan_folder
 from dae_edge.core.images import read_image
 from dae_edge.core.metrics import picture_psnr
@@ -38,13 +38,9 @@ def noisy_copy(clean: np.ndarray, sigma: int, seed: int, index: int) -> np.ndarr
     return np.clip(clean + noise, 0, 1).astype(np.float32)
 
 
-def _per_plane(method: Callable[[np.ndarray], np.ndarray]) -> Method:
-    """A filter over (N, H, W), applied to each channel."""
-    def run(noisy: np.ndarray, sigma: float) -> np.ndarray:
-        planes = noisy[None] if noisy.ndim == 2 else np.moveaxis(noisy, -1, 0)
-        out = method(planes)
-        return out[0] if noisy.ndim == 2 else np.moveaxis(out, 0, -1)
-    return run
+def _one(method: Callable[[np.ndarray], np.ndarray]) -> Method:
+    """A filter over a batch, applied to one picture (its σ unused)."""
+    return lambda noisy, sigma: method(noisy[None])[0]
 
 
 def _non_local_means(noisy: np.ndarray, sigma: float) -> np.ndarray:
@@ -64,7 +60,7 @@ def _bm3d(noisy: np.ndarray, sigma: float) -> np.ndarray:
 def classical_methods() -> dict[str, Method]:
     """The filters a user would try first; non-local means (scikit-image) and BM3D (bm3d) where installed,
     both given the true σ."""
-    methods: dict[str, Method] = {"median 3×3": _per_plane(median3), "Gaussian blur σ=1": _per_plane(gaussian_blur)}
+    methods: dict[str, Method] = {name: _one(method) for name, method in FILTERS.items()}
     if importlib.util.find_spec("skimage"):
         methods["non-local means (true σ)"] = _non_local_means
     if importlib.util.find_spec("bm3d"):

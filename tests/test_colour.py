@@ -122,3 +122,17 @@ def test_photo_tables_measure_every_method_on_the_same_noisy_pictures(colour_mod
     for table in same["kinds"].values():
         for s in map(str, SIGMAS):
             assert table["methods"]["identity"][s] == {"psnr": table["methods"]["noisy input"][s]["psnr"], "worst_gain": 0.0}
+
+
+def test_own_noise_quality_measures_colour_pictures(colour_model):
+    from dae_edge.bench.quality import own_noise_quality
+    from dae_edge.core.data import source_from_contract
+
+    manifest = json.loads((colour_model / "manifest.json").read_text())
+    pictures = source_from_contract(manifest["contract"]).bench_images(2)
+    assert pictures[0].ndim == 3 and pictures[0].shape[-1] == 3
+    result = own_noise_quality(colour_model, manifest, pictures, 0, log=lambda line: None)
+    scores = result["methods"]
+    assert {"noisy input", "median 3×3", "dae.onnx"} <= set(scores)
+    assert all(np.isfinite(s["psnr"]) and 0 < s["ssim"] <= 1 for s in scores.values())
+    assert scores["median 3×3"]["psnr"] > scores["noisy input"]["psnr"]

@@ -81,3 +81,14 @@ def test_picture_metrics_score_the_whole_picture(channels):
     damaged[20:] += 0.1  # the lower half only: the first row is untouched
     assert picture_psnr(clean, damaged) == pytest.approx(10 * np.log10(1 / 0.005))
     assert picture_ssim(clean, clean) == pytest.approx(1.0) and picture_ssim(clean, damaged) < 1
+
+
+def test_filters_run_channel_by_channel_on_colour():
+    from dae_edge.bench.filters import FILTERS, median3
+
+    rng = np.random.default_rng(0)
+    colour = rng.random((2, 9, 11, 3)).astype(np.float32)
+    for name, method in FILTERS.items():
+        out = method(colour)
+        assert out.shape == colour.shape, name
+    np.testing.assert_array_equal(FILTERS["median 3×3"](colour)[..., 1], median3(colour[..., 1]))
