@@ -172,7 +172,8 @@ def photo_stage(models: Path, manifest: dict, folder: Path, peer: Path | None, t
 
     pictures = photos.read_photos(folder)
     seed = manifest["validation"]["noise_seed"]
-    denoisers = {} if keras is None else {keras.path.name: Denoiser(keras, keras.path, None, geometry(keras, manifest), threads=threads)}
+    # Keras on one thread: a Denoiser opens more backends from its path, and a .keras file is not one
+    denoisers = {} if keras is None else {keras.path.name: Denoiser(keras, keras.path, None, geometry(keras, manifest), threads=1)}
     for entry in manifest["artifacts"]:
         try:
             denoisers[entry["file"]] = Denoiser.load(models / entry["file"], threads)

@@ -107,14 +107,17 @@ def test_photo_tables_measure_every_method_on_the_same_noisy_pictures(colour_mod
     peer.parent.mkdir()
     peer.write_bytes((colour_model / "dae.onnx").read_bytes())  # a bare model without a manifest, as a peer's
     manifest = json.loads((colour_model / "manifest.json").read_text())
-    result = photo_stage(colour_model, manifest, tmp_path / "photos", peer, 2, None, log=lambda line: None)
+    from dae_edge.bench.reference import KerasPredict
+
+    keras = KerasPredict(colour_model / "dae.keras")
+    result = photo_stage(colour_model, manifest, tmp_path / "photos", peer, 2, keras, log=lambda line: None)
     assert set(result["kinds"]) == {"grey", "colour"} and result["sigmas"] == list(SIGMAS)
     for table in result["kinds"].values():
         methods = table["methods"]
-        assert {"noisy input", "median 3×3", "dae.onnx", "dae_int8.onnx", "dae_int8.tflite", "peer foreign.onnx"} <= set(methods)
+        assert {"noisy input", "median 3×3", "dae.keras", "dae.onnx", "dae_int8.onnx", "dae_int8.tflite", "peer foreign.onnx"} <= set(methods)
         assert methods["dae.onnx"]["25"]["psnr"] == pytest.approx(methods["peer foreign.onnx"]["25"]["psnr"], abs=1e-4)
         assert methods["noisy input"]["5"]["psnr"] > methods["noisy input"]["50"]["psnr"] + 10
-    assert set(result["speed"]) == {e["file"] for e in manifest["artifacts"]} | {"peer foreign.onnx"}
+    assert set(result["speed"]) == {e["file"] for e in manifest["artifacts"]} | {"dae.keras", "peer foreign.onnx"}
     assert "| peer foreign.onnx | " in "\n".join(format_photos(result))
     # The identity as a method scores exactly the noisy input: every method sees the same noisy images.
     photos = read_photos(tmp_path / "photos")
