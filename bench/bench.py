@@ -220,13 +220,20 @@ def bench(models: Path, source: Source, count: int, threads: list[int], log=prin
     return result
 
 
+def _macs(model: dict) -> str:
+    """MACs per 28×28 image (MNIST models), else per pixel (models downsampling more than 28 allows)."""
+    if model.get("macs_per_28x28"):
+        return f"{model['macs_per_28x28'] / 1e6:.2f} M MACs per 28×28 image"
+    return f"{model.get('macs_per_pixel', 0):,} MACs per pixel"
+
+
 def format_table(result: dict) -> str:
     m = result["machine"]
     libs = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
     model = result.get("model") or {}
     lines = [f"{m['cpu']}, {m['cores']} cores, Python {m['python']}; {libs}", "",
-             f"model: {model.get('arch', '?')}, {model.get('params', 0):,} parameters, "
-             f"{model.get('macs_per_28x28', 0) / 1e6:.2f} M MACs per 28×28 image, trained on {model.get('noise', '?')} noise", "",
+             f"model: {model.get('arch', '?')}, {model.get('params', 0):,} parameters, {_macs(model)}, trained on "
+             f"{model.get('noise', '?')} noise", "",
              f"quality on {result['images']} MNIST test digits (noise seed {result['noise_seed']}); "
              f"latency at batch 1, throughput at batch {THROUGHPUT_BATCH}", "",
              "| file | backend | threads | KB | PSNR 0.5 | SSIM 0.5 | PSNR 0.3 | PSNR 0.7 | median ms | p95 ms | images/s | cold start s |",
