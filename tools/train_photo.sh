@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The photo model's training run, resumable: the corpus first (python tools/photo_corpus.py RUNS/photos),
 # then this from RUNS (default ../runs beside the checkout). Pass --resume to continue from the checkpoint
-# in RUNS/photo-train/.checkpoint (copy models/photo/checkpoint/* there first, in a new checkout).
+# in RUNS/photo-train/.checkpoint (copy a committed checkpoint there first, in a new checkout).
 set -euo pipefail
 cd "${RUNS:-$(dirname "$0")/../../runs}"
 exec dae-edge train --data photos/train --val-data photos/heldout/colour \
