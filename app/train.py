@@ -65,6 +65,7 @@ def train_command(
     """Train the denoising autoencoder and write dae.keras, config.json, contract.json, history.json, loss.png, samples.png, metrics.json."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     from dae_edge.core.errors import DaeEdgeError, require_training_stack
+    from dae_edge.core.noise import NONE
 
     require_training_stack("train")
     if self_supervised and noise is not None:
@@ -73,7 +74,7 @@ def train_command(
     if val_noise is not None and not self_supervised:
         raise DaeEdgeError("--val-noise is for --self-supervised training; supervised validation uses --noise")
     try:
-        config = TrainConfig(arch=arch, noise="none" if self_supervised else noise or DEFAULT.noise,
+        config = TrainConfig(arch=arch, noise=NONE if self_supervised else noise or DEFAULT.noise,
                              self_supervised=self_supervised, val_noise=val_noise, n2n_gamma=n2n_gamma, fresh_noise=fresh_noise, mosaic=mosaic, epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, lr_schedule=lr_schedule, limit=limit, seed=seed,
                              loss=loss or ("mse" if self_supervised else DEFAULT.loss), grey_share=grey_share, filters=filters)

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from dae_edge.runtime.backends import open_backend
-from dae_edge.bench.quality import corrupt, format_own_noise, own_noise_quality, validation_noise
-from dae_edge.runtime.denoiser import Denoiser, geometry
+from dae_edge.bench.quality import corrupt, format_own_noise, model_denoisers, own_noise_quality, validation_noise
+from dae_edge.runtime.denoiser import Denoiser
 from dae_edge.core.errors import DaeEdgeError, RuntimeMissing
 from dae_edge.bench.filters import median3
 from dae_edge.bench.photos import format_photos
@@ -172,13 +172,7 @@ def photo_stage(models: Path, manifest: dict, folder: Path, peer: Path | None, t
 
     pictures = photos.read_photos(folder)
     seed = manifest["validation"]["noise_seed"]
-    # Keras on one thread: a Denoiser opens more backends from its path, and a .keras file is not one
-    denoisers = {} if keras is None else {keras.path.name: Denoiser(keras, keras.path, None, geometry(keras, manifest), threads=1)}
-    for entry in manifest["artifacts"]:
-        try:
-            denoisers[entry["file"]] = Denoiser.load(models / entry["file"], threads)
-        except RuntimeMissing as exc:
-            log(f"skipping {entry['file']}: {exc}")
+    denoisers = model_denoisers(models, manifest, keras, log, threads)
     peer_name = None if peer is None else f"peer {peer.name}"
     if peer is not None:
         denoisers[peer_name] = Denoiser.load(peer, threads)

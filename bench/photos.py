@@ -50,7 +50,7 @@ def _non_local_means(noisy: np.ndarray, sigma: float) -> np.ndarray:
                             channel_axis=-1 if noisy.ndim == 3 else None).astype(np.float32)
 
 
-def _bm3d(noisy: np.ndarray, sigma: float) -> np.ndarray:
+def bm3d_denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
     import bm3d  # non-commercial licence: measured where a user installed it, never a dependency
 
     out = bm3d.bm3d_rgb(noisy, sigma) if noisy.ndim == 3 else bm3d.bm3d(noisy, sigma)
@@ -64,7 +64,7 @@ def classical_methods() -> dict[str, Method]:
     if importlib.util.find_spec("skimage"):
         methods["non-local means (true σ)"] = _non_local_means
     if importlib.util.find_spec("bm3d"):
-        methods["BM3D / CBM3D (true σ)"] = _bm3d
+        methods["BM3D / CBM3D (true σ)"] = bm3d_denoise
     return methods
 
 

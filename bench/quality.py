@@ -30,6 +30,19 @@ def _filtered(images: list[np.ndarray], method: Callable) -> list[np.ndarray]:
     return [method(image[None])[0] for image in images]
 
 
+def model_denoisers(models: Path, manifest: dict, keras=None, log: Callable[[str], None] = print,
+                    threads: int | None = None) -> dict[str, Denoiser]:
+    """Keras (where given: bench loads it once) and every artifact whose runtime is installed, by file name.
+    Keras runs on one thread: a Denoiser opens more backends from its path, and a .keras file is not one."""
+    denoisers = {} if keras is None else {keras.path.name: Denoiser(keras, keras.path, None, geometry(keras, manifest), threads=1)}
+    for entry in manifest["artifacts"]:
+        try:
+            denoisers[entry["file"]] = Denoiser.load(models / entry["file"], threads)
+        except RuntimeMissing as exc:
+            log(f"skipping {entry['file']}: {exc}")
+    return denoisers
+
+
 def own_noise_quality(models: Path, manifest: dict, clean: list[np.ndarray], noise_seed: int,
                       log: Callable[[str], None] = print, keras=None) -> dict:
     """PSNR and SSIM of the noisy input, each classical filter, Keras (where installed) and every artifact,
@@ -43,15 +56,7 @@ def own_noise_quality(models: Path, manifest: dict, clean: list[np.ndarray], noi
     methods: dict[str, dict] = {"noisy input": _scores(clean, noisy)}
     for name, method in FILTERS.items():
         methods[name] = _scores(clean, _filtered(noisy, method))
-    denoisers = []
-    if keras is not None:  # the Keras baseline, where TensorFlow is installed (bench loads it once)
-        denoisers.append((keras.path.name, Denoiser(keras, keras.path, None, geometry(keras, manifest), threads=1)))
-    for entry in manifest["artifacts"]:
-        try:
-            denoisers.append((entry["file"], Denoiser.load(models / entry["file"])))
-        except RuntimeMissing as exc:
-            log(f"skipping {entry['file']}: {exc}")
-    for name, denoiser in denoisers:
+    for name, denoiser in model_denoisers(models, manifest, keras, log).items():
         log(f"quality of {name} at its own noise ({noise}) on {len(clean)} validation images")
         methods[name] = _scores(clean, denoiser.denoise_list(noisy))
     return {"noise": noise, "noise_seed": noise_seed, "images": len(clean), "methods": methods}

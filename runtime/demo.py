@@ -18,7 +18,7 @@ def demo(out: Path) -> str:
     """Denoise the bundled noisy digits, photo and page into `out`; a line saying what was written."""
     from dae_edge.core.files import ensure_writable_dir
     from dae_edge.core.images import Invert, read_image, write_image
-    from dae_edge.runtime.denoiser import Denoiser, default_model, shipped_folder
+    from dae_edge.runtime.denoiser import Denoiser, shipped_folder
     from dae_edge.runtime.options import RunOptions
     from dae_edge.runtime.run import denoise_files
     from dae_edge.runtime.shipped import DEFAULT_MODEL, DIGITS_MODEL
@@ -30,13 +30,13 @@ def demo(out: Path) -> str:
     for i, image in enumerate(noisy):
         paths.append(out / f"noisy_{i}.png")
         write_image(paths[-1], image)
-    digits = Denoiser.load(default_model(folder=shipped_folder(DIGITS_MODEL)))
+    digits = Denoiser.shipped(DIGITS_MODEL)
     results = list(denoise_files(digits, paths, RunOptions(invert=Invert.no)))
     denoised = [read_image(r.output, Invert.no).pixels for r in results]
     rows = [np.concatenate(list(noisy), axis=1), np.concatenate(denoised, axis=1)]
     write_image(out / "demo.png", np.concatenate(rows, axis=0))
 
-    photo = Denoiser.load(default_model(folder=shipped_folder(DEFAULT_MODEL)))
+    photo = Denoiser.shipped(DEFAULT_MODEL)
     pictures = []
     for name in DEMO_PICTURES:
         pictures.append(out / name.removeprefix("demo_"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dae_edge.bench.photos import _bm3d, noisy_copy
+from dae_edge.bench.photos import bm3d_denoise, noisy_copy
 from dae_edge.core.images import read_image, side_by_side
 from dae_edge.core.metrics import picture_psnr
 from dae_edge.runtime.denoiser import Denoiser
@@ -32,7 +32,7 @@ def main() -> None:
     for i, (kind, name, (top, bottom, left, right)) in enumerate(PICTURES):
         clean = read_image(args.heldout / kind / name, channels=None).pixels[top:bottom, left:right]
         noisy = noisy_copy(clean, SIGMA, 0, i)
-        panels = {"noisy": noisy, "photo model": denoiser.denoise_list([noisy])[0], "BM3D": _bm3d(noisy, SIGMA / 255),
+        panels = {"noisy": noisy, "photo model": denoiser.denoise_list([noisy])[0], "BM3D": bm3d_denoise(noisy, SIGMA / 255),
                   "clean": clean}
         print(f"{name}: " + ", ".join(f"{k} {picture_psnr(clean, np.clip(v, 0, 1)):.2f} dB" for k, v in list(panels.items())[:3]))
         rows.append(side_by_side(*(np.clip(p, 0, 1) for p in panels.values()), gap=4))

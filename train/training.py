@@ -11,7 +11,7 @@ from dae_edge.core.errors import DaeEdgeError
 from dae_edge.core.grids import grids
 from dae_edge.core.files import ensure_writable_dir, publish, staging_dir
 from dae_edge.core.metrics import psnr, ssim
-from dae_edge.core.noise import Noise, pairs
+from dae_edge.core.noise import NONE, Noise, pairs
 from dae_edge.train import neighbour
 from dae_edge.train.config import ARCH_DOWNSAMPLING, TrainConfig
 from dae_edge.train.neighbour import cell_pairs
@@ -152,9 +152,9 @@ def train(
     noise = config.noise_model
     noisy_train = None if config.fresh_noise or source.fresh_each_epoch else pairs(x_train, noise, config.seed)[0]
     noisy_test, x_test = pairs(source.validation_images(seed=config.val_noise_seed), config.validation_noise, config.val_noise_seed)
-    validation = (noisy_test, x_test)
-    if config.self_supervised and Noise.parse(config.validation_noise).kind == "none":  # no clean picture anywhere
-        validation = (noisy_test, cell_pairs(len(noisy_test), noisy_test.shape[1] // 2, [config.val_noise_seed, 5]))
+    clean_validation = Noise.parse(config.validation_noise).kind != NONE  # else no clean picture anywhere
+    validation = (noisy_test, x_test) if clean_validation else \
+        (noisy_test, cell_pairs(len(noisy_test), noisy_test.shape[1] // 2, [config.val_noise_seed, 5]))
 
     _seed_everything(config.seed)
     if resume:
@@ -200,7 +200,7 @@ def train(
             f"val_loss {history['val_loss'][-1]:.5f}  ({time.perf_counter() - began:.1f} s)")
 
     denoised = model.predict(noisy_test, batch_size=256, verbose=0)
-    if validation[1] is x_test:
+    if clean_validation:
         metrics = {**quality_metrics(x_test, noisy_test, denoised), "noise": config.validation_noise,
                    "noise_seed": config.val_noise_seed}
     else:
