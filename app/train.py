@@ -51,6 +51,7 @@ def train_command(
     noise: Annotated[Optional[str], typer.Option(help=f"Noise to remove: gaussian:0.5 (σ on the 0–1 scale of the pixels: 0.1 ≈ 25/255), gaussian:0.1-0.8 (blind), poisson:PEAK, saltpepper:FRACTION, poisson-gaussian:PEAK,SIGMA (default {DEFAULT.noise}).")] = None,
     self_supervised: Annotated[bool, typer.Option("--self-supervised", help="Learn from the noisy pictures of --data alone, no clean copies (Neighbor2Neighbor); no --noise.")] = False,
     val_noise: Annotated[Optional[str], typer.Option(help="With --self-supervised: the --val-data pictures are clean; add this noise to them, and validation reports PSNR.")] = None,
+    bursts: Annotated[bool, typer.Option("--bursts", help="Learn from bursts, several noisy shots of each static scene (a sub-folder per scene, or names that differ in a last number: night-01.png, night-02.png): one shot in, another as the target (Noise2Noise); self-supervised, no --noise.")] = False,
     n2n_gamma: Annotated[float, typer.Option(min=0.0, help="With --self-supervised: the regulariser's weight at the last epoch (ramped from 0).")] = DEFAULT.n2n_gamma,
     fresh_noise: Annotated[bool, typer.Option(help="Draw new training noise every epoch (the paper draws it once).")] = DEFAULT.fresh_noise,
     mosaic: Annotated[int, typer.Option(help="Train on N×N mosaics of images, so that neighbours touching in one picture are no surprise.")] = DEFAULT.mosaic,
@@ -68,14 +69,16 @@ def train_command(
     from dae_edge.core.noise import NONE
 
     require_training_stack("train")
+    method = "--bursts" if bursts else "--self-supervised"
+    self_supervised = self_supervised or bursts
     if self_supervised and noise is not None:
-        raise DaeEdgeError(f"--self-supervised learns from pictures that are noisy already, so --noise {noise} has nothing "
+        raise DaeEdgeError(f"{method} learns from pictures that are noisy already, so --noise {noise} has nothing "
                            "to say; leave it out (or train supervised on clean pictures with --noise)")
     if val_noise is not None and not self_supervised:
         raise DaeEdgeError("--val-noise is for --self-supervised training; supervised validation uses --noise")
     try:
         config = TrainConfig(arch=arch, noise=NONE if self_supervised else noise or DEFAULT.noise,
-                             self_supervised=self_supervised, val_noise=val_noise, n2n_gamma=n2n_gamma, fresh_noise=fresh_noise, mosaic=mosaic, epochs=epochs, batch_size=batch_size,
+                             self_supervised=self_supervised, bursts=bursts, val_noise=val_noise, n2n_gamma=n2n_gamma, fresh_noise=fresh_noise, mosaic=mosaic, epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, lr_schedule=lr_schedule, limit=limit, seed=seed,
                              loss=loss or ("mse" if self_supervised else DEFAULT.loss), grey_share=grey_share, filters=filters)
         data_config = DataConfig(patch=patch, val_fraction=val_fraction, pad=pad, patches_per_epoch=patches_per_epoch,
@@ -89,10 +92,11 @@ def train_command(
     if data is not None and data.is_dir() and out.resolve().is_relative_to(data.resolve()):
         raise DaeEdgeError(f"--out {out} is inside --data {data}: train would write its plots into its own data; "
                            "choose an --out outside the data folder")
-    source = open_source(data, data_config, seed, val_data, limit)
+    source = open_source(data, data_config, seed, val_data, limit, bursts)
     check_patch(config, source)  # before --out is created
     with output_folder(out):
-        how = "self-supervised (Neighbor2Neighbor), no clean targets" if self_supervised else f"with {config.noise} noise"
+        how = ("self-supervised (Noise2Noise), no clean targets" if bursts else
+               "self-supervised (Neighbor2Neighbor), no clean targets" if self_supervised else f"with {config.noise} noise")
         typer.echo(f"training {arch} on {source.summary()}, {how}, {epochs} epochs → {out}/")
         try:
             metrics = train(config, source, out, resume=resume, log=_log, progress=_progress if sys.stderr.isatty() else None)

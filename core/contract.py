@@ -14,6 +14,7 @@ from dae_edge.core.data_config import DataConfig
 CONTRACT = "contract.json"
 CONTRACT_VERSION = 1
 SELF_SUPERVISED = "neighbor2neighbor"  # the method a self-supervised model was trained with, as the contract names it
+NOISE2NOISE = "noise2noise"  # the same, learnt from bursts (pairs of noisy shots of one scene)
 FOLDER_KEYS = ("path", "resolved", "files", "files_sha256", "patch", "pad", "val_fraction", "patches_per_epoch",
                "val_patches", "seed", "given", "validation")
 
@@ -39,8 +40,8 @@ def check_contract(contract: object) -> dict:
         raise ValueError(f"contract_version {version} is newer than this dae-edge understands ({CONTRACT_VERSION}); "
                          "upgrade dae-edge")
     data = contract.get("data")
-    if not isinstance(data, dict) or data.get("kind") not in ("idx", "folder"):
-        raise ValueError("data must be an object whose kind is idx or folder")
+    if not isinstance(data, dict) or data.get("kind") not in ("idx", "folder", "bursts"):
+        raise ValueError("data must be an object whose kind is idx, folder or bursts")
     patch, multiple = _whole(contract.get("patch"), "patch"), _whole(contract.get("downsampling"), "downsampling")
     if patch % multiple:
         raise ValueError(f"patch {patch} is not a multiple of downsampling {multiple}")
@@ -54,10 +55,10 @@ def check_contract(contract: object) -> dict:
     if not isinstance(contract.get("val_noise", contract["noise"]), str):
         raise ValueError("val_noise must be a spec such as gaussian:0.1")
     Noise.parse(contract.get("val_noise", contract["noise"]))
-    if contract.get("self_supervised") not in (None, SELF_SUPERVISED):
+    if contract.get("self_supervised") not in (None, SELF_SUPERVISED, NOISE2NOISE):
         raise ValueError(f"self_supervised {contract.get('self_supervised')!r} is not a method this dae-edge knows")
     _whole(contract.get("noise_seed"), "noise_seed", 0)
-    if data["kind"] == "folder":
+    if data["kind"] in ("folder", "bursts"):
         missing = [key for key in FOLDER_KEYS if key not in data]
         if missing:
             raise ValueError(f"data.{missing[0]} is missing")

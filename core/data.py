@@ -2,6 +2,7 @@
 model's contract recorded it."""
 from pathlib import Path
 
+from dae_edge.core.bursts import BurstSource
 from dae_edge.core.contract import check_contract
 from dae_edge.core.folder import FolderSource
 from dae_edge.core.idx import IDX_FILES
@@ -18,9 +19,12 @@ def is_idx_folder(path: Path) -> bool:
 
 
 def open_source(path: Path | None, config: DataConfig, seed: int, val_data: Path | None = None,
-                limit: int | None = None) -> Source:
-    """MNIST (the default, or IDX files at `path`) or a folder of pictures."""
+                limit: int | None = None, bursts: bool = False) -> Source:
+    """MNIST (the default, or IDX files at `path`), a folder of pictures, or with `bursts` a folder of bursts."""
     if path is None or is_idx_folder(Path(path)):
+        if bursts:
+            raise SourceError("--bursts: MNIST's digits are clean single images; point --data at a folder of bursts "
+                              "(a sub-folder of noisy shots per scene)")
         if val_data is not None:
             raise SourceError("--val-data is for folders of pictures; IDX data brings its own test images")
         source = IdxSource.load(path, limit)
@@ -32,7 +36,7 @@ def open_source(path: Path | None, config: DataConfig, seed: int, val_data: Path
         raise SourceError(f"--data {path}: no such folder; give a folder of pictures, or of MNIST's IDX files")
     if limit is not None:
         raise SourceError("--limit is for IDX data; a folder's epoch is --patches-per-epoch patches")
-    return FolderSource.open(Path(path), config, seed, val_data)
+    return (BurstSource if bursts else FolderSource).open(Path(path), config, seed, val_data)
 
 
 def source_from_contract(contract: dict, override: Path | None = None, val_override: Path | None = None) -> Source:
@@ -42,8 +46,8 @@ def source_from_contract(contract: dict, override: Path | None = None, val_overr
     except (ValueError, KeyError, TypeError) as exc:
         raise SourceError(f"the model's contract is not valid ({exc}); export the model again") from None
     data = contract["data"]
-    if data["kind"] == "folder":
-        return FolderSource.from_contract(data, override, val_override)
+    if data["kind"] in ("folder", "bursts"):
+        return (BurstSource if data["kind"] == "bursts" else FolderSource).from_contract(data, override, val_override)
     path = override if override is not None else (Path(data["resolved"]) if data.get("resolved") else None)
     source = IdxSource.load(path)
     if data.get("images_sha256") not in (None, source.sha256()):

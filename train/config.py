@@ -24,6 +24,7 @@ class TrainConfig:
     limit: int | None = None  # first N training images; None trains on all 60,000
     grey_share: float = 0.0  # colour models: this share of the patches turned grey (equal channels, equal noise)
     self_supervised: bool = False  # learn from the noisy pictures alone (Neighbor2Neighbor); noise is then "none"
+    bursts: bool = False  # self-supervised from bursts: Noise2Noise pairs of shots of one scene, no regulariser
     n2n_gamma: float = 2.0  # Neighbor2Neighbor's regulariser weight, reached at the last epoch (the paper's 2)
     val_noise: str | None = None  # noise added to the validation pictures when it is not `noise` (clean ones, self-supervised)
     # Optimisation.
@@ -65,6 +66,8 @@ class TrainConfig:
                              "grey camera's (measured: 3 dB lost on grey pictures); put grey pictures into --data instead")
         if self.self_supervised and self.loss != "mse":
             raise ValueError("--self-supervised learns with Neighbor2Neighbor's squared error; use --loss mse")
+        if self.bursts and not self.self_supervised:
+            raise ValueError("--bursts trains from noisy shots alone: it is self-supervised (Noise2Noise)")
         if self.val_noise is not None:
             if Noise.parse(self.val_noise).kind == NONE:
                 raise ValueError("--val-noise none: name the noise to add to the clean validation pictures")

@@ -123,7 +123,9 @@ def check_patch(config: TrainConfig, source: Source) -> None:
     if config.self_supervised and source.kind == "idx":
         raise DaeEdgeError("--self-supervised learns from noisy pictures, and MNIST's digits are clean: train on them "
                            "supervised (without --self-supervised), or point --data at a folder of noisy pictures")
-    if config.self_supervised and (source.patch // 2) % factor:
+    if config.bursts and source.kind != "bursts":
+        raise DaeEdgeError("--bursts needs a folder of bursts as --data")
+    if config.self_supervised and not config.bursts and (source.patch // 2) % factor:
         raise DaeEdgeError(f"--self-supervised trains on half-size sub-images of each --patch, so it must be a multiple of "
                            f"{2 * factor} for the {config.arch} model; use e.g. {max(2 * factor, source.patch // (2 * factor) * 2 * factor)}")
     if config.mosaic > 1 and source.fresh_each_epoch:
@@ -153,8 +155,13 @@ def train(
     noisy_train = None if config.fresh_noise or source.fresh_each_epoch else pairs(x_train, noise, config.seed)[0]
     noisy_test, x_test = pairs(source.validation_images(seed=config.val_noise_seed), config.validation_noise, config.val_noise_seed)
     clean_validation = Noise.parse(config.validation_noise).kind != NONE  # else no clean picture anywhere
-    validation = (noisy_test, x_test) if clean_validation else \
-        (noisy_test, cell_pairs(len(noisy_test), noisy_test.shape[1] // 2, [config.val_noise_seed, 5]))
+    if clean_validation:
+        validation = (noisy_test, x_test)
+    elif config.bursts:  # held-out scenes: one shot against another, a Noise2Noise loss
+        validation = source.validation_pairs(config.val_noise_seed)
+        noisy_test = x_test = validation[0]
+    else:
+        validation = (noisy_test, cell_pairs(len(noisy_test), noisy_test.shape[1] // 2, [config.val_noise_seed, 5]))
 
     _seed_everything(config.seed)
     if resume:
@@ -165,13 +172,16 @@ def train(
     else:
         model, start, history = build_model(config, (None, None, source.channels)), 0, {"loss": [], "val_loss": []}
         compile_model(model, config)
-    fitted = neighbour.trainer(model) if config.self_supervised else model
+    neighbours = config.self_supervised and not config.bursts
+    fitted = neighbour.trainer(model) if neighbours else model
 
     for epoch in range(start, config.epochs):
         began = time.perf_counter()
         if config.lr_schedule != "constant":
             model.optimizer.learning_rate.assign(learning_rate(config, epoch))
-        if source.fresh_each_epoch and epoch > 0:
+        if config.bursts:  # one noisy shot in, another shot of its scene as the target
+            x_train, burst_targets = source.train_pairs(epoch)
+        elif source.fresh_each_epoch and epoch > 0:
             x_train = source.train_images(epoch)
         order = np.random.default_rng([config.seed, epoch]).permutation(len(x_train))
         picks = grey_share(x_train, config.grey_share, [config.seed, epoch, 3])
@@ -180,7 +190,9 @@ def train(
         side = config.mosaic
         batch = max(config.batch_size // side**2, 1)
         callbacks = [] if progress is None else [_progress_callback(progress, epoch, config.epochs, -(-len(x_train) // side**2 // batch))]
-        if config.self_supervised:  # noisy patches and, per 2×2 cell, which two neighbours to pair
+        if config.bursts:
+            targets = burst_targets[order]
+        elif neighbours:  # noisy patches and, per 2×2 cell, which two neighbours to pair
             fitted.gamma.assign(neighbour.gamma_at(config, epoch))
             targets = cell_pairs(len(noisy), noisy.shape[1] // 2, [config.seed, epoch, 5])
         else:
