@@ -20,6 +20,7 @@ def bench_command(
     save: Annotated[bool, typer.Option("--save", help="Write the result as bench.json into the models folder.")] = BENCH.save,
     photos: Annotated[Optional[Path], typer.Option(help="Also measure on this folder of held-out photographs (grey and colour) at σ 5, 15, 25 and 50 of 255, beside non-local means and BM3D where installed: minutes more.")] = None,
     peer: Annotated[Optional[Path], typer.Option(help="With --photos: another project's .onnx or .tflite model, measured beside ours (quality and seconds per megapixel).")] = None,
+    photo_noise: Annotated[Optional[list[str]], typer.Option(help="With --photos: measure at this noise instead of Gaussian σ 5–50 (repeatable), e.g. poisson-gaussian:60,0.02 for a camera; the classical methods get its true σ.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the table.")] = False,
 ) -> None:
     """Measure size, quality at the model's own noise beside classical filters, latency, throughput and cold start
@@ -44,7 +45,15 @@ def bench_command(
     source = IdxSource.load(data) if contract is None else source_from_contract(contract, data, val_data)
     if peer is not None and photos is None:
         raise DaeEdgeError("--peer is measured on --photos; name a folder of held-out photographs too")
-    result = bench(folder, source, n, counts, log, large=full, photos=photos, peer=peer)
+    if photo_noise and photos is None:
+        raise DaeEdgeError("--photo-noise is measured on --photos; name a folder of held-out photographs too")
+    from dae_edge.bench.photos import check_level
+
+    try:
+        noises = tuple(check_level(spec) for spec in photo_noise or ())
+    except ValueError as exc:
+        raise DaeEdgeError(str(exc)) from None
+    result = bench(folder, source, n, counts, log, large=full, photos=photos, peer=peer, photo_noises=noises)
     if skipped := source.skipped_summary():
         log(skipped)
     if save:

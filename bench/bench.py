@@ -166,7 +166,8 @@ def _manifest(models: Path) -> dict:
     return manifest
 
 
-def photo_stage(models: Path, manifest: dict, folder: Path, peer: Path | None, threads: int, keras, log) -> dict:
+def photo_stage(models: Path, manifest: dict, folder: Path, peer: Path | None, threads: int, keras, log,
+                noises: tuple[str, ...] = ()) -> dict:
     """bench/photos.py's tables for Keras (where installed), every artifact and a peer model (any .onnx or .tflite)."""
     from dae_edge.bench import photos
 
@@ -177,17 +178,18 @@ def photo_stage(models: Path, manifest: dict, folder: Path, peer: Path | None, t
     if peer is not None:
         denoisers[peer_name] = Denoiser.load(peer, threads)
     methods = photos.classical_methods() | {name: photos.model_method(d) for name, d in denoisers.items()}
-    result = photos.photo_quality(pictures, methods, seed, log)
+    result = photos.photo_quality(pictures, methods, seed, log, noises or photos.SIGMAS)
     speed = photos.seconds_per_megapixel(denoisers, photos.speed_picture(pictures, seed), log)
     return {**result, "folder": str(folder), "threads": threads, "peer": peer_name, "speed": speed}
 
 
 def bench(models: Path, source: Source, count: int, threads: list[int], log=print, large: bool = True,
-          photos: Path | None = None, peer: Path | None = None) -> dict:
+          photos: Path | None = None, peer: Path | None = None, photo_noises: tuple[str, ...] = ()) -> dict:
     """Measure every artifact in `models` (and dae.keras where TensorFlow is installed) on the validation images of
     `source`: small whole images (digits) one by one, in grids and over noise levels; pictures whole, at the
     model's own noise beside classical filters; speed on noisy validation images (digits) or patches (pictures).
-    With `photos`, also bench/photos.py's tables on that folder, a `peer` model beside ours."""
+    With `photos`, also bench/photos.py's tables on that folder, a `peer` model beside ours, at `photo_noises`
+    (noise specs) instead of Gaussian σ 5–50 where given."""
     manifest = _manifest(models)
     noise_seed, noise = manifest["validation"]["noise_seed"], validation_noise(manifest)
     clean = source.bench_images(count)
@@ -210,7 +212,7 @@ def bench(models: Path, source: Source, count: int, threads: list[int], log=prin
                            "median3": noise_curve(None, digits, noise_seed, median3)}
     result["own_noise"] = own_noise_quality(models, manifest, clean, noise_seed, log, keras)
     if photos is not None:
-        result["photos"] = photo_stage(models, manifest, photos, peer, max(threads), keras, log)
+        result["photos"] = photo_stage(models, manifest, photos, peer, max(threads), keras, log, photo_noises)
     return result
 
 

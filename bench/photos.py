@@ -4,6 +4,7 @@ model; then seconds per megapixel of each model beside the others, in the same r
 import importlib.util
 import statistics
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from dae_edge.bench.filters import FILTERS
 from dae_edge.core.folder import scan_folder
 from dae_edge.core.images import read_image
 from dae_edge.core.metrics import picture_psnr
+from dae_edge.core.noise import Noise
 
 SIGMAS = (5, 15, 25, 50)  # on the 0–255 scale: bright daylight to a dim room
 KINDS = ("grey", "colour")
@@ -32,10 +34,41 @@ def read_photos(folder: Path) -> dict[str, list[tuple[str, np.ndarray]]]:
     return photos
 
 
-def noisy_copy(clean: np.ndarray, sigma: int, seed: int, index: int) -> np.ndarray:
-    """Gaussian noise of σ/255, clipped to [0, 1], seeded by image and σ (the same in every run and for every method)."""
-    noise = np.random.default_rng([seed, sigma, index]).normal(0, sigma / 255, clean.shape)
+Level = int | str  # Gaussian σ on the 0–255 scale, or a noise spec at fixed levels (poisson-gaussian:60,0.02)
+
+
+def check_level(spec: str) -> str:
+    """A noise spec that bench can give the classical methods a true σ for: fixed Gaussian, Poisson or
+    Poisson-Gaussian; else ValueError saying what to give."""
+    noise = Noise.parse(spec)
+    if noise.kind not in ("gaussian", "poisson", "poisson-gaussian") or noise.blind:
+        raise ValueError(f"--photo-noise {spec}: give gaussian, poisson or poisson-gaussian noise at fixed levels, "
+                         "e.g. poisson-gaussian:60,0.02 (the classical methods are given its true σ)")
+    return str(noise)
+
+
+def noisy_copy(clean: np.ndarray, level: Level, seed: int, index: int) -> np.ndarray:
+    """The picture with noise, clipped to [0, 1], seeded by image and level (the same in every run and for every
+    method): Gaussian σ/255 for a number, else that noise spec."""
+    if isinstance(level, str):
+        return Noise.parse(level).apply(clean[None], [seed, zlib.crc32(level.encode()), index])[0]
+    noise = np.random.default_rng([seed, level, index]).normal(0, level / 255, clean.shape)
     return np.clip(clean + noise, 0, 1).astype(np.float32)
+
+
+def true_sigma(clean: np.ndarray, level: Level) -> float:
+    """The noise's standard deviation over the picture (0–1 scale), as the classical methods are given it: for shot
+    noise, sqrt(mean(clean) / PEAK + read σ²)."""
+    if not isinstance(level, str):
+        return level / 255
+    noise = Noise.parse(level)
+    if noise.kind == "gaussian":
+        return noise.low
+    return float(np.sqrt(clean.mean() / noise.low + (noise.read_low or 0.0) ** 2))
+
+
+def level_name(level: Level) -> str:
+    return f"σ {level}" if isinstance(level, int) else str(level)
 
 
 def _one(method: Callable[[np.ndarray], np.ndarray]) -> Method:
@@ -73,8 +106,8 @@ def model_method(denoiser) -> Method:
 
 
 def photo_quality(photos: dict[str, list[tuple[str, np.ndarray]]], methods: dict[str, Method], seed: int,
-                  log: Callable[[str], None] = print, sigmas: tuple[int, ...] = SIGMAS) -> dict:
-    """Mean PSNR and the worst image's gain over its noisy input, per kind, method and σ."""
+                  log: Callable[[str], None] = print, sigmas: tuple[Level, ...] = SIGMAS) -> dict:
+    """Mean PSNR and the worst image's gain over its noisy input, per kind, method and noise level."""
     result = {}
     for kind, images in photos.items():
         if not images:
@@ -83,10 +116,10 @@ def photo_quality(photos: dict[str, list[tuple[str, np.ndarray]]], methods: dict
         inputs = {s: [picture_psnr(image, n) for (_, image), n in zip(images, noisy[s])] for s in sigmas}
         table = {"noisy input": {str(s): {"psnr": float(np.mean(inputs[s])), "worst_gain": 0.0} for s in sigmas}}
         for name, method in methods.items():
-            log(f"photos: {name} on {len(images)} {kind} pictures at σ {', '.join(map(str, sigmas))}")
+            log(f"photos: {name} on {len(images)} {kind} pictures at {', '.join(map(level_name, sigmas))}")
             table[name] = {}
             for s in sigmas:
-                scores = [picture_psnr(image, np.clip(method(n, s / 255), 0, 1)) for (_, image), n in zip(images, noisy[s])]
+                scores = [picture_psnr(image, np.clip(method(n, true_sigma(image, s)), 0, 1)) for (_, image), n in zip(images, noisy[s])]
                 table[name][str(s)] = {"psnr": float(np.mean(scores)), "worst_gain": float(np.min(np.subtract(scores, inputs[s])))}
         result[kind] = {"images": [name for name, _ in images], "methods": table}
     return {"sigmas": list(sigmas), "seed": seed, "kinds": result}
@@ -117,11 +150,13 @@ def seconds_per_megapixel(denoisers: dict[str, object], picture: np.ndarray, log
 
 def format_photos(result: dict) -> list[str]:
     sigmas = [str(s) for s in result["sigmas"]]
+    gaussian = all(isinstance(s, int) for s in result["sigmas"])
     lines = []
     for kind, table in result["kinds"].items():
         lines += ["", f"{kind} held-out photographs ({len(table['images'])}): mean PSNR dB, and in brackets the worst "
-                  f"image's gain over its noisy input; Gaussian noise, σ on the 0–255 scale, seed {result['seed']}", "",
-                  "| method | " + " | ".join(f"σ {s}" for s in sigmas) + " |", "|---|" + "---|" * len(sigmas)]
+                  f"image's gain over its noisy input; {'Gaussian noise, σ on the 0–255 scale' if gaussian else 'noise'}, "
+                  f"seed {result['seed']}", "",
+                  "| method | " + " | ".join(map(level_name, result["sigmas"])) + " |", "|---|" + "---|" * len(sigmas)]
         for name, scores in table["methods"].items():
             cells = [f"{scores[s]['psnr']:.2f}" + ("" if name == "noisy input" else f" ({scores[s]['worst_gain']:+.2f})") for s in sigmas]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")

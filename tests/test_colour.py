@@ -129,6 +129,34 @@ def test_photo_tables_measure_every_method_on_the_same_noisy_pictures(colour_mod
             assert table["methods"]["identity"][s] == {"psnr": table["methods"]["noisy input"][s]["psnr"], "worst_gain": 0.0}
 
 
+def test_photo_tables_at_camera_noise_give_the_classical_methods_its_true_sigma(tmp_path):
+    from dae_edge.bench.photos import check_level, format_photos, photo_quality, read_photos
+
+    write_pictures(tmp_path / "photos", ("coffee",), side=64)
+    photos = read_photos(tmp_path / "photos")
+    clean = photos["colour"][0][1]
+    given: list[float] = []
+    levels = ("poisson-gaussian:60,0.02", "gaussian:0.1")
+    result = photo_quality(photos, {"identity": lambda noisy, sigma: (given.append(sigma), noisy)[1]}, seed=3,
+                           log=lambda line: None, sigmas=levels)
+    assert given == pytest.approx([np.sqrt(clean.mean() / 60 + 0.02**2), 0.1])
+    scores = result["kinds"]["colour"]["methods"]["noisy input"]
+    expected = 10 * np.log10(1 / (clean.mean() / 60 + 0.02**2))  # unclipped; clipping at 0 and 1 only lowers the error
+    assert expected < scores["poisson-gaussian:60,0.02"]["psnr"] < expected + 1.5
+    assert "| method | poisson-gaussian:60,0.02 | gaussian:0.1 |" in "\n".join(format_photos(result))
+    for spec in ("gaussian:0-0.2", "saltpepper:0.1", "poisson-gaussian:20-200,0.02"):
+        with pytest.raises(ValueError, match="at fixed levels"):
+            check_level(spec)
+
+
+def test_photo_noise_needs_photos_and_a_fixed_level(colour_model, tmp_path):
+    result = CliRunner().invoke(app, ["bench", "--models", str(colour_model), "--photo-noise", "poisson-gaussian:60,0.02"])
+    assert result.exit_code != 0 and "--photo-noise is measured on --photos" in result.output
+    result = CliRunner().invoke(app, ["bench", "--models", str(colour_model), "--photos", str(tmp_path), "--photo-noise", "gaussian:0-0.2"])
+    assert result.exit_code != 0 and "give gaussian, poisson or poisson-gaussian noise at fixed levels" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
 def test_own_noise_quality_measures_colour_pictures(colour_model):
     from dae_edge.bench.quality import own_noise_quality
     from dae_edge.core.data import source_from_contract
