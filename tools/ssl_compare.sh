@@ -8,7 +8,7 @@
 # Run from RUNS after tools/photo_corpus.py RUNS/photos and
 #   python tools/noisy_copies.py photos/train photos-noisy25/train --noise gaussian:0.098
 #   python tools/noisy_copies.py photos/train photos-noisypg/train --noise poisson-gaussian:60,0.02
-# then score each with tools/photo_probe.py MODEL.keras photos/heldout [--noise SPEC] --bm3d.
+# then export each and bench each pair (the README gives the commands), and tools/ssl_example.py for the picture.
 set -euo pipefail
 cd "${RUNS:-$(dirname "$0")/../../runs}"
 EPOCHS_SUPERVISED=${EPOCHS_SUPERVISED:-46}
