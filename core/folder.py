@@ -117,7 +117,7 @@ class FolderSource:
         elif not val_root.is_dir():
             raise SourceError(f"{val_root}: the validation folder that contract.json names is not there; "
                               "pass --val-data with where it is now")
-        if file_list_sha256(names) != data["files_sha256"]:
+        if file_list_sha256(sorted(names)) != data["files_sha256"]:  # describe() hashes them sorted as text
             raise SourceError(f"{root}: its files are not the ones the model was trained on ({len(names)} now, "
                               f"{data['files']} then); pass --data with the training folder")
         val_scan = scan if val_root == root else scan_folder(val_root)

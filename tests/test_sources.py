@@ -67,6 +67,16 @@ def test_split_is_by_file_seeded_and_recorded(tmp_path):
     np.testing.assert_array_equal(reopened.validation_images(8, 5), first.validation_images(8, 5))
 
 
+def test_sub_folders_whose_names_sort_apart_as_paths_and_as_text_reopen(tmp_path):
+    """"a/b/0.png" comes before "a/b-c/0.png" as a path and after it as text ('-' < '/'): both orders name one list."""
+    for i, name in enumerate(("a/b/0.png", "a/b-c/0.png", "a/b/1.png", "a/b-c/1.png")):
+        gray(tmp_path / "data", name, (40, 40), seed=i)
+    gray(tmp_path / "val", "v.png", (40, 40))
+    data = FolderSource.open(tmp_path / "data", DataConfig(patch=32), seed=0, val_data=tmp_path / "val").describe()
+    reopened = source_from_contract(contract_of(data))
+    assert sorted(f.name for f in reopened.train_files) == sorted(["a/b/0.png", "a/b-c/0.png", "a/b/1.png", "a/b-c/1.png"])
+
+
 def test_a_changed_folder_is_not_taken_for_the_training_data(tmp_path):
     for i in range(4):
         gray(tmp_path, f"img{i}.png", (40, 40), seed=i)
