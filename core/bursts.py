@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from dae_edge.core.data_config import DataConfig
-from dae_edge.core.folder import FolderSource, ImageFile, scan_folder
+from dae_edge.core.folder import FolderSource, ImageFile, held_out, scan_folder
 from dae_edge.core.sources import SourceError
 
 _LAST_NUMBER = re.compile(r"[-_ .]*\d+$")
@@ -62,9 +62,7 @@ class BurstSource(FolderSource):
             raise SourceError(f"--data {root}: one scene cannot be split into training and validation; add scenes "
                               "or pass --val-data FOLDER")
         names = list(scenes)
-        order = np.random.default_rng(seed).permutation(len(names))
-        n_val = min(max(1, round(config.val_fraction * len(names))), len(names) - 1)
-        held = {names[i] for i in order[:n_val]}
+        held = {names[i] for i in held_out(len(names), config.val_fraction, seed)}
         train = [f for f in scan.files if scene_of(f.name) not in held]
         val = [f for f in scan.files if scene_of(f.name) in held]
         return cls(root, train, root, val, config, seed, scan.unreadable + scan.too_large,

@@ -11,6 +11,9 @@ from dae_edge.core.data_config import DataConfig
 from dae_edge.core.sources import Source, SourceError
 
 
+FOLDER_SOURCES = {source.kind: source for source in (FolderSource, BurstSource)}  # by the contract's data kind
+
+
 def is_idx_folder(path: Path) -> bool:
     """A folder (or .npz) in MNIST's form, rather than a folder of pictures."""
     if path.is_file():
@@ -36,7 +39,7 @@ def open_source(path: Path | None, config: DataConfig, seed: int, val_data: Path
         raise SourceError(f"--data {path}: no such folder; give a folder of pictures, or of MNIST's IDX files")
     if limit is not None:
         raise SourceError("--limit is for IDX data; a folder's epoch is --patches-per-epoch patches")
-    return (BurstSource if bursts else FolderSource).open(Path(path), config, seed, val_data)
+    return FOLDER_SOURCES[BurstSource.kind if bursts else FolderSource.kind].open(Path(path), config, seed, val_data)
 
 
 def source_from_contract(contract: dict, override: Path | None = None, val_override: Path | None = None) -> Source:
@@ -46,8 +49,8 @@ def source_from_contract(contract: dict, override: Path | None = None, val_overr
     except (ValueError, KeyError, TypeError) as exc:
         raise SourceError(f"the model's contract is not valid ({exc}); export the model again") from None
     data = contract["data"]
-    if data["kind"] in ("folder", "bursts"):
-        return (BurstSource if data["kind"] == "bursts" else FolderSource).from_contract(data, override, val_override)
+    if data["kind"] in FOLDER_SOURCES:
+        return FOLDER_SOURCES[data["kind"]].from_contract(data, override, val_override)
     path = override if override is not None else (Path(data["resolved"]) if data.get("resolved") else None)
     source = IdxSource.load(path)
     if data.get("images_sha256") not in (None, source.sha256()):

@@ -52,6 +52,12 @@ def scan_folder(root: Path, option: str = "--data") -> Scan:
     return scan
 
 
+def held_out(count: int, fraction: float, seed: int) -> set[int]:
+    """Which of `count` items (files, or scenes) validate: a seeded `fraction` of them, at least one, never all."""
+    order = np.random.default_rng(seed).permutation(count)
+    return set(order[: min(max(1, round(fraction * count)), count - 1)].tolist())
+
+
 TRAIN_MAX_PIXELS = 50_000_000  # a full-frame camera's 50 MP; decoded one at a time (run's limit is 16 MP)
 
 
@@ -91,9 +97,7 @@ class FolderSource:
         if len(scan.files) < 2:
             raise SourceError(f"--data {root}: one image cannot be split into training and validation; "
                               "add images or pass --val-data FOLDER")
-        order = np.random.default_rng(seed).permutation(len(scan.files))
-        n_val = min(max(1, round(config.val_fraction * len(scan.files))), len(scan.files) - 1)
-        held = set(order[:n_val].tolist())
+        held = held_out(len(scan.files), config.val_fraction, seed)
         train = [f for i, f in enumerate(scan.files) if i not in held]
         val = [f for i, f in enumerate(scan.files) if i in held]
         return cls(root, train, root, val, config, seed, scan.unreadable + scan.too_large, given)
