@@ -150,7 +150,7 @@ def train(
     ensure_writable_dir(out)
     checkpoint = out / CHECKPOINT_DIR
     contract = make_contract(config, source)
-    x_train = source.train_images(0)
+    x_train = None if config.bursts else source.train_images(0)  # bursts draw their pairs in the loop
     noise = config.noise_model
     noisy_train = None if config.fresh_noise or source.fresh_each_epoch else pairs(x_train, noise, config.seed)[0]
     noisy_test, x_test = pairs(source.validation_images(seed=config.val_noise_seed), config.validation_noise, config.val_noise_seed)
