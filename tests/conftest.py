@@ -144,3 +144,19 @@ def folder_exported_dir(tmp_path_factory, pictures_dir) -> Path:
     export(out / "dae.keras", out, ExportOptions(int8=True, fp16=True, calibration_images=64, validation_images=100),
            log=lambda line: None)
     return out
+
+
+def verify_and_run_in_colour(model: Path, shot: Path, tmp_path: Path) -> None:
+    """A trained and exported colour model passes `verify`, and `run` with its int8 ONNX turns a copy of `shot`
+    into an RGB result (export, verify and run work unchanged on a self-supervised model)."""
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from dae_edge.app.cli import app
+
+    assert CliRunner().invoke(app, ["verify", str(model)]).exit_code == 0
+    picture = tmp_path / "shot.png"
+    picture.write_bytes(shot.read_bytes())
+    result = CliRunner().invoke(app, ["run", str(picture), "--model", str(model / "dae_int8.onnx")])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "shot.denoised.png").mode == "RGB"

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from conftest import write_pictures
+from conftest import verify_and_run_in_colour, write_pictures
 from dae_edge.app.cli import app
 from dae_edge.core.bursts import BurstSource, group_scenes, scene_of
 from dae_edge.core.data_config import DataConfig
@@ -110,13 +110,7 @@ def test_trains_and_exports_from_noisy_shots_alone(trained):
 
 
 def test_verify_and_run_work_unchanged(trained, bursts, tmp_path):
-    out, _ = trained
-    assert runner.invoke(app, ["verify", str(out)]).exit_code == 0
-    picture = tmp_path / "shot.png"
-    picture.write_bytes((bursts / "chelsea" / "shot-0.png").read_bytes())
-    result = runner.invoke(app, ["run", str(picture), "--model", str(out / "dae_int8.onnx")])
-    assert result.exit_code == 0, result.output
-    assert Image.open(tmp_path / "shot.denoised.png").mode == "RGB"
+    verify_and_run_in_colour(trained[0], bursts / "chelsea" / "shot-0.png", tmp_path)
 
 
 @pytest.mark.parametrize("layout, message", [

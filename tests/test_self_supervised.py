@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from conftest import write_pictures
+from conftest import verify_and_run_in_colour, write_pictures
 from dae_edge.app.cli import app
 from dae_edge.train.neighbour import NEIGHBOURS, cell_pairs, gamma_at, neighbour_loss, subsample
 
@@ -79,13 +79,7 @@ def test_the_contract_and_manifest_say_how_it_was_trained(trained):
 
 
 def test_verify_and_run_work_unchanged(trained, folders, tmp_path):
-    out, _, _ = trained
-    assert runner.invoke(app, ["verify", str(out)]).exit_code == 0
-    picture = tmp_path / "shot.png"
-    picture.write_bytes((folders / "noisy" / "coffee.png").read_bytes())
-    result = runner.invoke(app, ["run", str(picture), "--model", str(out / "dae_int8.onnx")])
-    assert result.exit_code == 0, result.output
-    assert Image.open(tmp_path / "shot.denoised.png").mode == "RGB"
+    verify_and_run_in_colour(trained[0], folders / "noisy" / "coffee.png", tmp_path)
 
 
 def test_clean_validation_pictures_give_psnr(folders, tmp_path):
