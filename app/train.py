@@ -62,6 +62,7 @@ def train_command(
     limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = DEFAULT.limit,
     seed: Annotated[int, typer.Option(help="Seed for weights, shuffling and noise.")] = DEFAULT.seed,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last checkpoint in --out.")] = False,
+    init: Annotated[Optional[Path], typer.Option(help="Fine-tune: start from this trained model's weights (a dae.keras of the same --arch, --filters and --channels, e.g. models/photo/dae.keras), with a fresh optimizer and schedule.")] = None,
 ) -> None:
     """Train the denoising autoencoder and write dae.keras, config.json, contract.json, history.json, loss.png, samples.png, metrics.json."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
@@ -76,11 +77,16 @@ def train_command(
                            "to say; leave it out (or train supervised on clean pictures with --noise)")
     if val_noise is not None and not self_supervised:
         raise DaeEdgeError("--val-noise is for --self-supervised training; supervised validation uses --noise")
+    if init is not None and not init.is_file():
+        raise DaeEdgeError(f"--init {init}: no such file; give the dae.keras of a trained model")
+    from dae_edge.core.files import sha256
+
     try:
         config = TrainConfig(arch=arch, noise=NONE if self_supervised else noise or DEFAULT.noise,
                              self_supervised=self_supervised, bursts=bursts, val_noise=val_noise, n2n_gamma=n2n_gamma, fresh_noise=fresh_noise, mosaic=mosaic, epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, lr_schedule=lr_schedule, limit=limit, seed=seed,
-                             loss=loss or ("mse" if self_supervised else DEFAULT.loss), grey_share=grey_share, filters=filters)
+                             loss=loss or ("mse" if self_supervised else DEFAULT.loss), grey_share=grey_share, filters=filters,
+                             init=None if init is None else str(init), init_sha256=None if init is None else sha256(init))
         data_config = DataConfig(patch=patch, val_fraction=val_fraction, pad=pad, patches_per_epoch=patches_per_epoch,
                                  val_patches=val_patches, channels=channels)
     except ValueError as exc:

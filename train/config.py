@@ -8,6 +8,7 @@ from dae_edge.core.noise import NONE, Noise
 ARCH_DOWNSAMPLING = {"paper": 4, "unet": 4, "photo": 8}  # each architecture train/model.py builds, and how much it pools
 ARCHS = tuple(ARCH_DOWNSAMPLING)
 LOSSES = ("bce", "mse")
+FINE_TUNING = ("init", "init_sha256")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class TrainConfig:
     batch_size: int = 64  # the reference batch size
     learning_rate: float = 1e-3  # Adam's default, as in the reference
     lr_schedule: str = "constant"  # the reference's; "cosine" decays over the last 40% of the epochs
+    init: str | None = None  # fine-tuning: the trained dae.keras whose weights the run starts from
+    init_sha256: str | None = None  # that file's checksum, so the same command is known to start from the same weights
     # Reproducibility.
     seed: int = 0  # weights, shuffling and training noise all derive from it
     val_noise_seed: int = 1234  # fixed noise on the validation set, so metrics compare across runs
@@ -75,7 +78,8 @@ class TrainConfig:
             raise ValueError(f"--n2n-gamma must be >= 0, got {self.n2n_gamma}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields, less the fine-tuning ones where unused (so configurations written before them hash the same)."""
+        return {k: v for k, v in asdict(self).items() if not (k in FINE_TUNING and v is None)}
 
     @property
     def noise_model(self) -> Noise:

@@ -69,6 +69,22 @@ def _load_checkpoint(folder: Path, config: TrainConfig, contract: dict):
     return keras.models.load_model(folder / "dae.keras"), state["epoch"], state["history"]
 
 
+def start_from(model, path: Path) -> None:
+    """Set `model`'s weights to those of the trained model at `path` (fine-tuning); DaeEdgeError, in one line, where
+    that file is not a model of the same layers."""
+    import keras
+
+    try:
+        trained = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many kinds for a damaged or foreign file
+        raise DaeEdgeError(f"--init {path}: not a Keras model that can be read ({type(exc).__name__}); give a dae.keras "
+                           "that dae-edge train wrote") from None
+    if [w.shape for w in trained.weights] != [w.shape for w in model.weights]:
+        raise DaeEdgeError(f"--init {path}: a {trained.name} model of input {trained.input_shape[1:]} and other layers than "
+                           f"this run's {model.name}; fine-tune with the --arch, --filters and --channels it was trained with")
+    model.set_weights(trained.get_weights())
+
+
 def _progress_callback(progress, epoch: int, epochs: int, steps: int):
     """A Keras callback that reports (epoch, epochs, step, steps, seconds into the epoch) after every batch."""
     import keras
@@ -171,6 +187,8 @@ def train(
         log(f"resuming after epoch {start}/{config.epochs}{extended}")
     else:
         model, start, history = build_model(config, (None, None, source.channels)), 0, {"loss": [], "val_loss": []}
+        if config.init is not None:
+            start_from(model, Path(config.init))
         compile_model(model, config)
     neighbours = config.self_supervised and not config.bursts
     fitted = neighbour.trainer(model) if neighbours else model
