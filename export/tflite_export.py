@@ -32,7 +32,11 @@ def to_tflite(model, path: Path, calibration: np.ndarray | None = None, float16:
 
 def convert(model, path: Path, precision: str, calibration: np.ndarray | None, metadata: dict[str, str]) -> list[Path]:
     """The format table's converter: float32, float16 weights, or full-integer int8 calibrated on `calibration`
-    (from the same function with concatenations split, so that each joined tensor keeps its own int8 scale)."""
+    (from the same function with concatenations split, so that each joined tensor keeps its own int8 scale).
+    Transposed convolutions of kernel = stride go in as pixel shuffles, which XNNPACK runs in one graph."""
+    from dae_edge.export.pixel_shuffle import with_pixel_shuffles
+
+    model = with_pixel_shuffles(model)
     if precision == "fp32":
         return [to_tflite(model, path)]
     if precision == "fp16":
