@@ -14,8 +14,8 @@ from dae_edge.core.noise import Noise, pairs
 from dae_edge.core.data import source_from_contract
 from dae_edge.core.sources import Source, golden_picks
 from dae_edge.export.converters import CONVERTERS
-from dae_edge.export.keras_model import (check_keras_model, downsampling_factor, fresh_copy, load_keras_model,
-                                         receptive_radius)
+from dae_edge.export.keras_model import (check_keras_model, downsampling_factor, fresh_copy, largest_activation,
+                                         load_keras_model, receptive_radius)
 from dae_edge.export.large_choice import large_choice, whole_and_tiles
 from dae_edge.export.options import ExportOptions
 from dae_edge.export.publish import publish_set
@@ -113,12 +113,14 @@ class Model:
     multiple: int
     radius: int
     facts: dict  # architecture, parameters, MACs
+    activation: float  # floats per input pixel of the largest layer output (keras_model.largest_activation)
 
     def metadata(self) -> dict[str, str]:
         """What travels inside every artifact (ONNX metadata_props) and heads the manifest."""
         return {"dae_edge_version": version("dae-edge"), "model_version": self.sha256[:12], "layout": "NHWC",
                 "input_shape": f"[batch, height, width, {self.channels}]", "multiple_of": self.multiple,
-                "receptive_radius": self.radius, "value_range": "[0, 1]", "polarity": self.contract["polarity"],
+                "receptive_radius": self.radius, "largest_activation": self.activation, "value_range": "[0, 1]",
+                "polarity": self.contract["polarity"],
                 "channels": self.channels, "training_config_sha256": self.config.sha256()}
 
 
@@ -144,7 +146,8 @@ def export(model_path: Path, out: Path, options: ExportOptions, log=print, *, so
     model = Model(model_path, sha256(model_path), config, contract, channels, multiple, receptive_radius(keras_model),
                   {"arch": config.arch, "params": int(keras_model.count_params()), "noise": config.noise, "channels": channels,
                    "macs_per_pixel": round(count_macs(keras_model, 8 * multiple, 8 * multiple) / (8 * multiple) ** 2),
-                   "macs_per_28x28": count_macs(keras_model) if multiple <= 4 else None})
+                   "macs_per_28x28": count_macs(keras_model) if multiple <= 4 else None},
+                  largest_activation(keras_model, multiple))
     # Self-supervised models: noisy training pictures as they are; clean validation pictures with their --val-noise.
     calibration = pairs(source.calibration_images(options.calibration_images, options.seed), config.noise, options.seed)[0]
     noise = Noise.parse(config.validation_noise)
@@ -214,7 +217,7 @@ def manifest_of(model: Model, options: ExportOptions, checks: Checks, artifacts:
         "model": model.facts,
         "input": {"layout": "NHWC", "shape": [None, None, None, model.channels], "dtype": "float32", "value_range": [0.0, 1.0],
                   "channels": model.channels, "multiple_of": model.multiple, "receptive_radius": model.radius,
-                  "patch": int(contract["patch"]), **large, "polarity": contract["polarity"],
+                  "largest_activation": model.activation, "patch": int(contract["patch"]), **large, "polarity": contract["polarity"],
                   "trained_on": _trained_on(contract), "noise": config.noise},
         "contract": contract,
         "calibration": {"images": options.calibration_images, "noise": config.noise, "seed": options.seed,

@@ -77,6 +77,16 @@ def downsampling_factor(model) -> int:
     return factor
 
 
+def largest_activation(model, multiple: int) -> float:
+    """Floats per input pixel in the model's largest layer output (the runtime sizes its calls by it): 32 for the
+    paper's model at full resolution, 8 for the photo model, whose widest full-size layers run at half resolution."""
+    from dae_edge.train.model import build_model_like
+
+    side = 8 * multiple
+    fixed = build_model_like(model, (side, side, model.input_shape[-1]))
+    return max(float(np.prod(layer.output.shape[1:])) / side**2 for layer in fixed.layers)
+
+
 def fresh_copy(model):
     """The same layers and weights in a new model object: each converter traces its own, so what one converter
     leaves on a model (a traced signature of its own batch size) cannot reach the next."""

@@ -20,8 +20,19 @@ from dae_edge.core.images import ANY_POLARITY, LIGHT_ON_DARK
 # model: the runtimes need about 1 KB per pixel, and run fastest per pixel on calls of 16k–128k
 # pixels; 2^16 keeps two workers near 130 MB, and a 4000×4000 image's halos at about 1.4× its pixels.
 CALL_PIXELS = 1 << 16
+REFERENCE_ACTIVATION = 32  # floats per input pixel in the paper model's largest activation, the model CALL_PIXELS fits
 PAD_MODE = "edge"  # measured against reflect on odd-sized crops of digit grids: see the README
 UNKNOWN_RADIUS = 64  # a bare model (no manifest, no metadata): a generous halo for its receptive field
+
+
+
+def call_budget(largest_activation: float | None) -> int:
+    """Pixels per model call: CALL_PIXELS, times the largest power of two by which a model's largest activation per
+    input pixel (its manifest's input.largest_activation) is smaller than the paper model's, so that calls stay near
+    the same memory (measured: the photo model, 8 floats, takes 155–233 B per pixel, the paper's 0.8–1 KB)."""
+    ratio = REFERENCE_ACTIVATION / largest_activation if largest_activation else 1
+    return CALL_PIXELS << max(int(ratio).bit_length() - 1, 0)
+
 
 Progress = Callable[[int, int], None]  # (blocks done, blocks in all) of one large image
 
@@ -67,6 +78,11 @@ class Geometry:
     multiple: int = 1
     radius: int = 0  # receptive field radius in input pixels: the halo that blocks carry
     large: str = "whole"  # images larger than a tile: "whole" (any-size models only) or "tiles"
+    activation: float | None = None  # floats per input pixel of the largest activation, where stated (call_budget)
+
+    @property
+    def call_pixels(self) -> int:
+        return call_budget(self.activation)
 
 
 def probe_shape(run, multiple: int, channels: int) -> tuple:
@@ -117,7 +133,8 @@ def geometry(backend: Backend, manifest: dict | None, large: str | None = None) 
     large = large or stated.get("large_images") or "whole"
     if large == "tiles" and not tile:
         raise DaeEdgeError("this model's manifest names no patch size to tile with; run whole images")
-    return Geometry(tile=tile, multiple=multiple, radius=radius, large=large)
+    activation = stated.get("largest_activation") or meta.get("largest_activation")
+    return Geometry(tile=tile, multiple=multiple, radius=radius, large=large, activation=float(activation) if activation else None)
 
 
 class _Counter:
@@ -214,7 +231,7 @@ class Denoiser:
         tile = self.geometry.tile
         blends = [tiling.Blend(image.shape, tile) for image in images]
         jobs = [(i, y, x) for i, image in enumerate(images) for y, x in tiling.offsets(image.shape, tile)]
-        per_call = max(CALL_PIXELS // (tile * tile), 1)
+        per_call = max(self.geometry.call_pixels // (tile * tile), 1)
         chunks = [jobs[k : k + per_call] for k in range(0, len(jobs), per_call)]
         counter = _Counter(len(chunks), progress)
 
@@ -231,7 +248,7 @@ class Denoiser:
     # -- any-size models: whole images, stacked where they share a size, in blocks where large
     def _large(self, image: np.ndarray, progress: Progress | None) -> np.ndarray:
         g = self.geometry
-        plan = blocks.plan(*image.shape[:2], g.multiple, g.radius, CALL_PIXELS)
+        plan = blocks.plan(*image.shape[:2], g.multiple, g.radius, g.call_pixels)
         result = np.empty(image.shape, np.float32)
         counter = _Counter(len(plan), progress)
 
@@ -249,14 +266,14 @@ class Denoiser:
         by_shape: dict[tuple[int, int], list[int]] = {}
         for i, image in enumerate(images):
             padded = (blocks.round_up(image.shape[0], g.multiple), blocks.round_up(image.shape[1], g.multiple))
-            if padded[0] * padded[1] > CALL_PIXELS:
+            if padded[0] * padded[1] > g.call_pixels:
                 results[i] = self._large(image, progress)
             else:
                 by_shape.setdefault(padded, []).append(i)
         chunks = []
         for (hp, wp), members in by_shape.items():
             whole = blocks.Block((0, hp), (0, wp), (0, hp), (0, wp))  # one block: the padded image
-            per_call = max(CALL_PIXELS // (hp * wp), 1)
+            per_call = max(g.call_pixels // (hp * wp), 1)
             chunks += [(whole, members[k : k + per_call]) for k in range(0, len(members), per_call)]
 
         def work(backend: Backend, chunk: tuple[blocks.Block, list[int]]) -> None:

@@ -69,6 +69,9 @@ def validate(manifest: object, path: Path) -> dict:
     for key in ("multiple_of", "receptive_radius"):
         if not isinstance(model_input.get(key, 0), int) or model_input.get(key, 0) < 0:
             raise ManifestError(f"{path}: input.{key} must be a whole number")
+    activation = model_input.get("largest_activation", 1)
+    if isinstance(activation, bool) or not isinstance(activation, (int, float)) or not activation > 0:
+        raise ManifestError(f"{path}: input.largest_activation must be a number above 0")
     if model_input.get("polarity", LIGHT_ON_DARK) not in POLARITIES:
         raise ManifestError(f"{path}: input.polarity {model_input['polarity']!r} is not one of {', '.join(POLARITIES)}")
     return manifest

@@ -29,6 +29,7 @@ def test_writes_four_artifacts_with_matching_manifest(exported_dir):
     assert manifest["source"]["sha256"] == sha256(exported_dir / "dae.keras")
     assert manifest["source"]["training_config"] == json.loads((exported_dir / "config.json").read_text())
     assert manifest["golden"]["sha256"] == sha256(exported_dir / "golden.npz")
+    assert manifest["input"]["largest_activation"] == 32  # the paper's model: 32 channels at full size
     assert not [p for p in exported_dir.iterdir() if p.name.startswith(".staging")]
 
 

@@ -96,6 +96,7 @@ def test_a_manifest_entry_outside_its_folder_is_refused(shipped_copy, entry):
     (lambda m: m.update(format_version=99), "newer than this dae-edge understands"),
     (lambda m: m["artifacts"][0].update(precision="int4"), "precision must be one of"),
     (lambda m: m["input"].update(multiple_of="four"), "input.multiple_of must be a whole number"),
+    (lambda m: m["input"].update(largest_activation=0), "input.largest_activation must be a number above 0"),
 ])
 def test_a_malformed_manifest_is_one_line(shipped_copy, tmp_path, change, message):
     rewrite_manifest(shipped_copy, change)
