@@ -25,7 +25,6 @@ PAD_MODE = "edge"  # measured against reflect on odd-sized crops of digit grids:
 UNKNOWN_RADIUS = 64  # a bare model (no manifest, no metadata): a generous halo for its receptive field
 
 
-
 def call_budget(largest_activation: float | None) -> int:
     """Pixels per model call: CALL_PIXELS, times the largest power of two by which a model's largest activation per
     input pixel (its manifest's input.largest_activation) is smaller than the paper model's, so that calls stay near
@@ -133,8 +132,17 @@ def geometry(backend: Backend, manifest: dict | None, large: str | None = None) 
     large = large or stated.get("large_images") or "whole"
     if large == "tiles" and not tile:
         raise DaeEdgeError("this model's manifest names no patch size to tile with; run whole images")
-    activation = stated.get("largest_activation") or meta.get("largest_activation")
-    return Geometry(tile=tile, multiple=multiple, radius=radius, large=large, activation=float(activation) if activation else None)
+    return Geometry(tile=tile, multiple=multiple, radius=radius, large=large,
+                    activation=_number(stated.get("largest_activation") or meta.get("largest_activation")))
+
+
+def _number(value) -> float | None:
+    """A positive number from a manifest or a model's metadata (text there); None for anything else."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
 
 
 class _Counter:

@@ -83,3 +83,12 @@ def test_a_light_model_runs_a_large_image_in_fewer_calls(tmp_path, activation, o
     out = Denoiser(backend, tmp_path / "m.onnx", None, geometry).denoise_list([image])[0]
     assert np.array_equal(out, image) and (backend.calls == 1) == one_call
     assert backend.pixels >= image.size
+
+
+@pytest.mark.parametrize("stated, activation", [("8.0", 8.0), ("abc", None), ("-1", None), (None, None)])
+def test_a_bare_models_metadata_sizes_its_calls_where_it_makes_sense(stated, activation):
+    from dae_edge.runtime.denoiser import geometry
+
+    backend = CountingBackend()
+    backend.metadata = {} if stated is None else {"largest_activation": stated, "multiple_of": "8"}
+    assert geometry(backend, None).activation == activation
