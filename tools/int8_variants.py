@@ -68,6 +68,7 @@ variants = {
     "p999_excl_last2": dict(exclude=convs[-2:], extra={"CalibPercentile": 99.9}),
     "p999_excl_last3": dict(exclude=convs[-3:], extra={"CalibPercentile": 99.9}),
     **{f"last2_plus_{i}": dict(exclude=convs[-2:] + [convs[i]], extra={"CalibPercentile": 99.9}) for i in range(10)},
+    **{f"shipped_plus_{i}": dict(exclude=convs[-2:] + [convs[7], convs[i]], extra={"CalibPercentile": 99.9}) for i in range(10)},
     "entropy": dict(method=CalibrationMethod.Entropy, extra={}),
     "minmax": dict(method=CalibrationMethod.MinMax, extra={}, batch=32),
 }
