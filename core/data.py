@@ -39,7 +39,7 @@ def open_source(path: Path | None, config: DataConfig, seed: int, val_data: Path
         raise SourceError(f"--data {path}: no such folder; give a folder of pictures, or of MNIST's IDX files")
     if limit is not None:
         raise SourceError("--limit is for IDX data; a folder's epoch is --patches-per-epoch patches")
-    return FOLDER_SOURCES[BurstSource.kind if bursts else FolderSource.kind].open(Path(path), config, seed, val_data)
+    return (BurstSource if bursts else FolderSource).open(Path(path), config, seed, val_data)
 
 
 def source_from_contract(contract: dict, override: Path | None = None, val_override: Path | None = None) -> Source:
