@@ -48,7 +48,7 @@ def train_command(
     filters: Annotated[int, typer.Option(min=1, help="Width of the network's first layers (32: the paper's).")] = DEFAULT.filters,
     out: Annotated[Path, typer.Option(help="Folder for the model, history, plots and metrics.")] = Path("models"),
     arch: Annotated[str, typer.Option(help=f"Network: {', '.join(ARCHS)} (the paper's DAE, the stronger U-Net, the residual photo U-Net).")] = DEFAULT.arch,
-    noise: Annotated[Optional[str], typer.Option(help=f"Noise to remove: gaussian:0.5 (σ on the 0–1 scale of the pixels: 0.1 ≈ 25/255), gaussian:0.1-0.8 (blind), poisson:PEAK, saltpepper:FRACTION, poisson-gaussian:PEAK,SIGMA (default {DEFAULT.noise}).")] = None,
+    noise: Annotated[Optional[str], typer.Option(help=f"Noise to remove: gaussian:0.5 (σ on the 0–1 scale of the pixels: 0.1 ≈ 25/255), gaussian:0.1-0.8 (blind), poisson:PEAK, saltpepper:FRACTION, poisson-gaussian:PEAK,SIGMA, or several joined by | for a mixture, each picture one of them: 'gaussian:0-0.05|gaussian:0-0.2' (default {DEFAULT.noise}).")] = None,
     self_supervised: Annotated[bool, typer.Option("--self-supervised", help="Learn from the noisy pictures of --data alone, no clean copies (Neighbor2Neighbor); no --noise.")] = False,
     val_noise: Annotated[Optional[str], typer.Option(help="With --self-supervised: the --val-data pictures are clean; add this noise to them, and validation reports PSNR.")] = None,
     bursts: Annotated[bool, typer.Option("--bursts", help="Learn from bursts, several noisy shots of each static scene (a sub-folder per scene, or names that differ in a last number: night-01.png, night-02.png): one shot in, another as the target (Noise2Noise); self-supervised, no --noise.")] = False,

@@ -7,6 +7,8 @@
     poisson-gaussian:PEAK,SIGMA   a camera: shot noise at PEAK photons for white plus Gaussian read noise σ
     poisson-gaussian:20-200,0.01-0.05   the same, blind: PEAK and σ each drawn per image from its range
     none               nothing added: the pictures are noisy already (self-supervised training)
+    gaussian:0-0.05|gaussian:0-0.2   a mixture: each image gets one of the specs, with equal odds (name one twice
+                       to give it twice the odds): more low levels than one uniform range, or several kinds at once
 """
 from __future__ import annotations  # numpy is imported where it is used: the CLI starts without it
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 KINDS = ("gaussian", "poisson", "saltpepper", "poisson-gaussian")
 NONE = "none"  # the pictures are noisy already
+MIX = "|"  # between the specs of a mixture
 MAX_SIGMA = 1.0  # σ on the 0–1 pixel scale: at 1 the picture is gone
 MAX_PEAK = 1e6  # photons at white; numpy's Poisson refuses rates near 1e19
 _NUMBER = r"[0-9]*\.?[0-9]+"
@@ -44,7 +47,13 @@ class Noise:
     read_high: float | None = None
 
     @classmethod
-    def parse(cls, spec: str) -> "Noise":
+    def parse(cls, spec: str) -> "Noise | NoiseMix":
+        """A spec as the module docstring shows it; one with `|` between specs is a `NoiseMix`."""
+        if MIX in spec:
+            parts = tuple(cls.parse(part) for part in spec.split(MIX))
+            if any(part.kind == NONE for part in parts):
+                raise ValueError(f"--noise {spec!r}: `none` cannot be part of a mixture")
+            return NoiseMix(parts)
         if spec.strip().lower() == NONE:
             return cls(NONE, 0.0)
         match = _SPEC.match(spec.strip().lower())
@@ -116,13 +125,40 @@ class Noise:
         return np.clip(noisy, 0.0, 1.0).astype(np.float32)
 
 
-def pairs(clean: np.ndarray, noise: Noise | str, seed: int | list[int]) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class NoiseMix:
+    """Several noise models at once: each image is corrupted by one of `parts`, drawn with equal odds."""
+
+    parts: tuple[Noise, ...]
+    kind = "mix"
+    blind = True
+
+    def __str__(self) -> str:
+        return MIX.join(map(str, self.parts))
+
+    def apply(self, images: np.ndarray, seed: int | list[int]) -> np.ndarray:
+        """As `Noise.apply`: the draw of parts and each part's own draws follow from `seed`."""
+        import numpy as np
+
+        images = np.asarray(images, dtype=np.float32)
+        rng = np.random.default_rng(seed)
+        picked = rng.integers(len(self.parts), size=len(images))
+        part_seeds = rng.integers(2**32, size=len(self.parts))
+        noisy = np.empty_like(images)
+        for index, part in enumerate(self.parts):
+            mine = picked == index
+            if mine.any():
+                noisy[mine] = part.apply(images[mine], int(part_seeds[index]))
+        return noisy
+
+
+def pairs(clean: np.ndarray, noise: Noise | NoiseMix | str, seed: int | list[int]) -> tuple[np.ndarray, np.ndarray]:
     """(noisy, clean): the one place noisy/clean pairs are made, for training, export and bench alike."""
     noise = Noise.parse(noise) if isinstance(noise, str) else noise
     return noise.apply(clean, seed), clean
 
 
-def corrupt_each(images: list[np.ndarray], noise: Noise | str, seed: int, keys: list[int]) -> list[np.ndarray]:
+def corrupt_each(images: list[np.ndarray], noise: Noise | NoiseMix | str, seed: int, keys: list[int]) -> list[np.ndarray]:
     """Each image (H, W) or (H, W, C) with a draw of its own, seeded by [seed, key]: the same image and key give the
     same noise whatever else is corrupted with it (run keys each file by its name, bench by its place)."""
     return [pairs(image.reshape(1, *image.shape[:2], -1), noise, [seed, key])[0].reshape(image.shape)

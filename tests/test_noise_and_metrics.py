@@ -68,6 +68,24 @@ def test_noise_models_corrupt_reproducibly():
     assert abs(shot.mean() - 0.5) < 0.02 and abs(shot.std() - np.sqrt(0.5 / 20)) < 0.02  # variance x / peak
 
 
+
+def test_a_mixture_gives_each_image_one_of_its_parts():
+    from dae_edge.core.noise import Noise, NoiseMix
+
+    mix = Noise.parse("gaussian:0.02|saltpepper:0.3|gaussian:0.02")
+    assert isinstance(mix, NoiseMix) and mix.blind and str(mix) == "gaussian:0.02|saltpepper:0.3|gaussian:0.02"
+    grey = np.full((300, 16, 16, 1), 0.5, np.float32)
+    noisy = mix.apply(grey, 3)
+    assert np.array_equal(noisy, mix.apply(grey, 3)) and not np.array_equal(noisy, mix.apply(grey, 4))
+    flipped = (np.abs(noisy - grey) > 0.4).reshape(300, -1).mean(axis=1)  # salt and pepper sets pixels to 0 or 1
+    peppered = flipped > 0.2
+    assert np.all((flipped == 0) | peppered)  # an image gets one part, never both
+    assert 0.22 < peppered.mean() < 0.45  # a third of the odds: the Gaussian part, named twice, has two thirds
+    assert abs(float((noisy[~peppered] - 0.5).std()) - 0.02) < 0.002
+    for bad in ["gaussian:0.1|none", "gaussian:0.1|", "gaussian:0.1|gauss:1"]:
+        with pytest.raises(ValueError, match="--noise"):
+            Noise.parse(bad)
+
 @pytest.mark.parametrize("channels", [None, 1, 3])
 def test_picture_metrics_score_the_whole_picture(channels):
     """psnr() reads a 3-D array as a batch of grey images: a colour picture (H, W, 3), or a grey one (H, W, 1),

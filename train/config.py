@@ -3,7 +3,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
 
-from dae_edge.core.noise import NONE, Noise
+from dae_edge.core.noise import NONE, Noise, NoiseMix
 
 ARCH_DOWNSAMPLING = {"paper": 4, "unet": 4, "photo": 8}  # each architecture train/model.py builds, and how much it pools
 ARCHS = tuple(ARCH_DOWNSAMPLING)
@@ -82,7 +82,7 @@ class TrainConfig:
         return {k: v for k, v in asdict(self).items() if not (k in FINE_TUNING and v is None)}
 
     @property
-    def noise_model(self) -> Noise:
+    def noise_model(self) -> Noise | NoiseMix:
         return Noise.parse(self.noise)
 
     @property
