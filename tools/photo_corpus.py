@@ -1,6 +1,6 @@
 """Build the photo corpus: real photographs that no one here made, and printed pages, reproducibly.
 
-    python tools/photo_corpus.py OUT [--cache DEBS]
+    python tools/photo_corpus.py OUT [--cache DEBS] [--lomiri]
 
 writes
     OUT/train/…                 training pictures (PNG), by source
@@ -13,6 +13,9 @@ Sources: Debian's mate-backgrounds, plasma-workspace-wallpapers, stellarium-data
 nebulae and galaxies) and tuxpaint-stamps-default (photographs of animals, food and plants), fetched
 with `apt-get download` into DEBS (default OUT/.debs) and unpacked there; scikit-image's, scikit-learn's
 and matplotlib's sample pictures; pages of text rendered with Debian's DejaVu and Liberation fonts.
+With `--lomiri`, also the 14 photographs of Debian's lomiri-wallpapers-16.04 and -20.04 (Ubuntu's wallpaper
+contests; CC0, CC-BY and CC-BY-SA, each file's in SOURCES.md), in training only: the held-out crops and every
+other file stay byte for byte those of the corpus without it (the shipped photo model's).
 Illustrations and abstract wallpapers are left out by name; only the packages named here are read.
 Everything random is seeded: the same packages give the same files.
 """
@@ -36,6 +39,16 @@ PACKAGES = {  # package: (version built with, licence, what is taken)
     "fonts-dejavu-core": ("2.37-6", "Bitstream Vera / public domain", "fonts for the rendered pages"),
     "fonts-liberation": ("1:1.07.4-11", "OFL-1.1", "fonts for the rendered pages"),
 }
+LOMIRI = {  # package: (version built with, its photographs and their licences, from its copyright file)
+    "lomiri-wallpapers-16.04": ("20.04.0-2", {
+        "Bridge_by_Sander_Klootwijk": "CC-BY-SA-4.0", "Dragonfly_by_Bolly": "CC-BY-SA-4.0",
+        "Picture_0B_by_freespace": "CC-BY-4.0", "Picture_1A_by_freespace": "CC-BY-4.0", "Wine_by_Jakkub_Mede": "CC-BY-4.0",
+        "aitzgorri_by_Aitzol_Berasategi": "CC-BY-4.0", "free_by_Peter_Nerlich": "CC-BY-SA-4.0",
+        "friends_by_Aitzol_Berasategi": "CC-BY-4.0", "greentock_by_Peter_Nerlich": "CC-BY-SA-4.0",
+        "life_by_Aitzol_Berasategi": "CC-BY-4.0", "picosdeeuropa_by_Aitzol_Berasategi": "CC-BY-4.0",
+        "seeding_by_Clements_Engelhardt": "CC0-1.0", "sunset_by_Aitzol_Berasategi": "CC-BY-4.0"}),
+    "lomiri-wallpapers-20.04": ("20.04.0-2", {"Kleiber_by_Lukas_Baubkus": "CC-BY-SA-3.0"}),
+}  # left out: the illustrations and abstract ones (analogpattern, umang, Fossa, Infinite-Sea, Painting-Colors)
 PLASMA_PHOTOS = ["BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
                  "Kite", "OneStandsOut", "Path", "summer_1am"]
 MATE_NATURE = ["Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
@@ -54,11 +67,11 @@ TRAIN_PAGES, HELD_OUT_PAGES = 48, 2
 NEBULAE = 64
 
 
-def fetch_debs(cache: Path) -> Path:
-    """Download and unpack the Debian packages (once); returns the unpacked root."""
+def fetch_debs(cache: Path, packages: dict[str, str]) -> Path:
+    """Download and unpack the Debian packages, named with the version built with (once); returns the unpacked root."""
     root = cache / "root"
     cache.mkdir(parents=True, exist_ok=True)
-    for package, (pinned, _, _) in PACKAGES.items():
+    for package, pinned in packages.items():
         if not list(cache.glob(f"{package}_*.deb")):
             subprocess.run(["apt-get", "download", package], cwd=cache, check=True, capture_output=True)
         deb = sorted(cache.glob(f"{package}_*.deb"))[-1]
@@ -104,6 +117,11 @@ def debian_pictures(root: Path) -> dict[str, Image.Image]:
         if min(image.size) >= 256 and not (path.with_suffix(".svg")).exists():
             pictures[f"tuxpaint-{path.stem}"] = on_white(image)
     return pictures
+
+
+def lomiri_pictures(root: Path) -> dict[str, Image.Image]:
+    return {f"lomiri-{name}": Image.open(root / f"usr/share/backgrounds/{name}.jpg")
+            for _, photos in LOMIRI.values() for name in photos}
 
 
 def python_pictures() -> dict[str, Image.Image]:
@@ -163,10 +181,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--cache", type=Path, help="folder for the downloaded Debian packages (default OUT/.debs)")
+    parser.add_argument("--lomiri", action="store_true", help="also the photographs of lomiri-wallpapers (training only)")
     args = parser.parse_args()
     out, cache = args.out, args.cache or args.out / ".debs"
-    root = fetch_debs(cache)
-    pictures = {**debian_pictures(root), **python_pictures()}
+    packages = {package: pinned for package, (pinned, _, _) in PACKAGES.items()}
+    packages |= {package: pinned for package, (pinned, _) in LOMIRI.items()} if args.lomiri else {}
+    root = fetch_debs(cache, packages)
+    pictures = {**debian_pictures(root), **python_pictures(), **(lomiri_pictures(root) if args.lomiri else {})}
     written: list[Path] = []
 
     def save(image: Image.Image, path: Path) -> None:
@@ -195,6 +216,10 @@ def main() -> None:
     for package, (pinned, licence, what) in PACKAGES.items():
         deb = sorted(cache.glob(f"{package}_*.deb"))[-1].name
         lines.append(f"| Debian `{package}` | {deb.split('_')[1].replace('%3a', ':')} | {licence} | {what} |")
+    for package, (_, photos) in LOMIRI.items() if args.lomiri else ():
+        deb = sorted(cache.glob(f"{package}_*.deb"))[-1].name
+        taken = ", ".join(f"{name} ({licence})" for name, licence in photos.items())
+        lines.append(f"| Debian `{package}` | {deb.split('_')[1]} | each photograph's own, in its copyright file | {taken} |")
     lines += ["| scikit-image `skimage.data` | installed | BSD-3-Clause; some pictures CC0 or public domain "
               "(skimage/data/README.txt) | " + ", ".join(SKIMAGE) + " |",
               "| scikit-learn `load_sample_images` | installed | CC-BY 2.0 (China, Flower; sklearn's README) | china, flower |",
