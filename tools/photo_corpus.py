@@ -15,7 +15,7 @@ with `apt-get download` into DEBS (default OUT/.debs) and unpacked there; scikit
 and matplotlib's sample pictures; pages of text rendered with Debian's DejaVu and Liberation fonts.
 With `--lomiri`, also the 14 photographs of Debian's lomiri-wallpapers-16.04 and -20.04 (Ubuntu's wallpaper
 contests; CC0, CC-BY and CC-BY-SA, each file's in SOURCES.md), in training only: the held-out crops and every
-other file stay byte for byte those of the corpus without it (the shipped photo model's).
+other file stay byte for byte those of the corpus without it (the photo model's first two cycles; the third, shipped, had it).
 Illustrations and abstract wallpapers are left out by name; only the packages named here are read.
 Everything random is seeded: the same packages give the same files.
 """
