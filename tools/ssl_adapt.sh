@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The shipped photo model (trained on Gaussian noise) adapted to a camera's noise from noisy pictures alone:
+# The photo model (trained on Gaussian noise) adapted to a camera's noise from noisy pictures alone:
 # Neighbor2Neighbor from its weights (`--init`) on one Poisson-Gaussian noisy copy of each training photo (PEAK 60,
 # read σ 0.02, as in tools/ssl_compare.sh), at a low rate. From RUNS after
 #   python tools/noisy_copies.py photos/train photos-noisypg/train --noise poisson-gaussian:60,0.02
-# and models/photo/dae.keras copied to RUNS/photo-ft2.keras; pass --resume to go on.
+# and the second cycle's model, models/photo/finetuned/dae.keras (what shipped when this was measured), copied to
+# RUNS/photo-ft2.keras; pass --resume to go on.
 set -euo pipefail
 cd "${RUNS:-$(dirname "$0")/../../runs}"
 exec dae-edge train --data photos-noisypg/train --self-supervised --val-data photos/heldout/colour \
