@@ -68,7 +68,6 @@ def test_noise_models_corrupt_reproducibly():
     assert abs(shot.mean() - 0.5) < 0.02 and abs(shot.std() - np.sqrt(0.5 / 20)) < 0.02  # variance x / peak
 
 
-
 def test_a_mixture_gives_each_image_one_of_its_parts():
     from dae_edge.core.noise import Noise, NoiseMix
 
@@ -85,6 +84,7 @@ def test_a_mixture_gives_each_image_one_of_its_parts():
     for bad in ["gaussian:0.1|none", "gaussian:0.1|", "gaussian:0.1|gauss:1"]:
         with pytest.raises(ValueError, match="--noise"):
             Noise.parse(bad)
+
 
 @pytest.mark.parametrize("channels", [None, 1, 3])
 def test_picture_metrics_score_the_whole_picture(channels):
