@@ -4,10 +4,11 @@
 # from 0–0.05, half from 0–0.2 (so a quarter get σ below 5/255 instead of a tenth), for the σ 5 pictures whose
 # fine texture the model smoothed away. From RUNS (default ../runs beside the checkout); pass --resume to go on.
 # DATA=photos-more OUT=photo-ft4 does the same on the corpus built with `tools/photo_corpus.py RUNS/photos-more
-# --lomiri` (14 more photographs, the same held-out crops).
+# --lomiri` (14 more photographs, the same held-out crops). The fourth cycle, from the third's model:
+# DATA=photos-lx INIT=photo-ft4.keras SEED=3 OUT=photo-ft5, on `tools/photo_corpus.py RUNS/photos-lx --lomiri --lxqt`.
 set -euo pipefail
 cd "${RUNS:-$(dirname "$0")/../../runs}"
 exec dae-edge train --data "${DATA:-photos}/train" --val-data "${DATA:-photos}/heldout/colour" \
   --channels 3 --grey-share 0.25 --arch photo --loss mse --noise 'gaussian:0-0.05|gaussian:0-0.2' --patch 128 \
-  --patches-per-epoch 3200 --batch-size 16 --epochs 40 --lr-schedule cosine --learning-rate 2e-4 --seed 2 \
-  --init photo-ft2.keras --out "${OUT:-photo-ft3}" "$@"
+  --patches-per-epoch 3200 --batch-size 16 --epochs 40 --lr-schedule cosine --learning-rate 2e-4 --seed "${SEED:-2}" \
+  --init "${INIT:-photo-ft2.keras}" --out "${OUT:-photo-ft3}" "$@"

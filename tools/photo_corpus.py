@@ -1,6 +1,6 @@
 """Build the photo corpus: real photographs that no one here made, and printed pages, reproducibly.
 
-    python tools/photo_corpus.py OUT [--cache DEBS] [--lomiri]
+    python tools/photo_corpus.py OUT [--cache DEBS] [--lomiri] [--lxqt]
 
 writes
     OUT/train/…                 training pictures (PNG), by source
@@ -15,7 +15,9 @@ with `apt-get download` into DEBS (default OUT/.debs) and unpacked there; scikit
 and matplotlib's sample pictures; pages of text rendered with Debian's DejaVu and Liberation fonts.
 With `--lomiri`, also the 14 photographs of Debian's lomiri-wallpapers-16.04 and -20.04 (Ubuntu's wallpaper
 contests; CC0, CC-BY and CC-BY-SA, each file's in SOURCES.md), in training only: the held-out crops and every
-other file stay byte for byte those of the corpus without it (the photo model's first two cycles; the third, shipped, had it).
+other file stay byte for byte those of the corpus without it (the photo model's first two cycles; the third had it).
+With `--lxqt`, also the 10 photographs among lxqt-themes' wallpapers (flowers, butterflies, clouds, fog, hills;
+CC-BY-SA-3.0), in training only, the same way (the fourth cycle had both).
 Illustrations and abstract wallpapers are left out by name; only the packages named here are read.
 Everything random is seeded: the same packages give the same files.
 """
@@ -49,6 +51,11 @@ LOMIRI = {  # package: (version built with, its photographs and their licences, 
         "seeding_by_Clements_Engelhardt": "CC0-1.0", "sunset_by_Aitzol_Berasategi": "CC-BY-4.0"}),
     "lomiri-wallpapers-20.04": ("20.04.0-2", {"Kleiber_by_Lukas_Baubkus": "CC-BY-SA-3.0"}),
 }  # left out: the illustrations and abstract ones (analogpattern, umang, Fossa, Infinite-Sea, Painting-Colors)
+LXQT = {"lxqt-themes": ("1.2.0-1", {  # its wallpapers/License: CC-BY-SA-3.0, photographs by stefonarch and Kenneth Wimer
+    "Butterfly-Kenneth-Wimer.jpg": "CC-BY-SA-3.0", "after-the-rain.jpg": "CC-BY-SA-3.0",
+    "appleflower.png": "CC-BY-SA-3.0", "beam.png": "CC-BY-SA-3.0", "butterfly.png": "CC-BY-SA-3.0",
+    "cloud.png": "CC-BY-SA-3.0", "drop.png": "CC-BY-SA-3.0", "flowers.png": "CC-BY-SA-3.0", "fog.jpg": "CC-BY-SA-3.0",
+    "this-is-not-windows.jpg": "CC-BY-SA-3.0"})}  # left out: the logos, origami, waves, triangles and Valendas
 PLASMA_PHOTOS = ["BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
                  "Kite", "OneStandsOut", "Path", "summer_1am"]
 MATE_NATURE = ["Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
@@ -124,6 +131,11 @@ def lomiri_pictures(root: Path) -> dict[str, Image.Image]:
             for _, photos in LOMIRI.values() for name in photos}
 
 
+def lxqt_pictures(root: Path) -> dict[str, Image.Image]:
+    return {f"lxqt-{Path(name).stem}": Image.open(root / f"usr/share/lxqt/wallpapers/{name}")
+            for _, photos in LXQT.values() for name in photos}
+
+
 def python_pictures() -> dict[str, Image.Image]:
     import matplotlib
     import sklearn.datasets
@@ -182,12 +194,15 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--cache", type=Path, help="folder for the downloaded Debian packages (default OUT/.debs)")
     parser.add_argument("--lomiri", action="store_true", help="also the photographs of lomiri-wallpapers (training only)")
+    parser.add_argument("--lxqt", action="store_true", help="also the photographs of lxqt-themes (training only)")
     args = parser.parse_args()
     out, cache = args.out, args.cache or args.out / ".debs"
+    extras = {**(LOMIRI if args.lomiri else {}), **(LXQT if args.lxqt else {})}
     packages = {package: pinned for package, (pinned, _, _) in PACKAGES.items()}
-    packages |= {package: pinned for package, (pinned, _) in LOMIRI.items()} if args.lomiri else {}
+    packages |= {package: pinned for package, (pinned, _) in extras.items()}
     root = fetch_debs(cache, packages)
-    pictures = {**debian_pictures(root), **python_pictures(), **(lomiri_pictures(root) if args.lomiri else {})}
+    pictures = {**debian_pictures(root), **python_pictures(), **(lomiri_pictures(root) if args.lomiri else {}),
+                **(lxqt_pictures(root) if args.lxqt else {})}
     written: list[Path] = []
 
     def save(image: Image.Image, path: Path) -> None:
@@ -216,10 +231,10 @@ def main() -> None:
     for package, (pinned, licence, what) in PACKAGES.items():
         deb = sorted(cache.glob(f"{package}_*.deb"))[-1].name
         lines.append(f"| Debian `{package}` | {deb.split('_')[1].replace('%3a', ':')} | {licence} | {what} |")
-    for package, (_, photos) in LOMIRI.items() if args.lomiri else ():
+    for package, (_, photos) in extras.items():
         deb = sorted(cache.glob(f"{package}_*.deb"))[-1].name
         taken = ", ".join(f"{name} ({licence})" for name, licence in photos.items())
-        lines.append(f"| Debian `{package}` | {deb.split('_')[1]} | each photograph's own, in its copyright file | {taken} |")
+        lines.append(f"| Debian `{package}` | {deb.split('_')[1]} | each photograph's own, in its copyright or licence file | {taken} |")
     lines += ["| scikit-image `skimage.data` | installed | BSD-3-Clause; some pictures CC0 or public domain "
               "(skimage/data/README.txt) | " + ", ".join(SKIMAGE) + " |",
               "| scikit-learn `load_sample_images` | installed | CC-BY 2.0 (China, Flower; sklearn's README) | china, flower |",
