@@ -1,5 +1,5 @@
 """int8 ONNX recipe variants of a ReLU model (the photo model): each one's PSNR change against fp32 ONNX on
-the exporter's validation patches (σ as trained) and on 100 of them at σ 5, 25 and 50 (of 255):
+the exporter's validation patches (σ as trained) and on 100 of them at σ 5, 15, 25 and 50 (of 255):
 
     python tools/int8_variants.py MODEL.keras WORK_FOLDER [VARIANT ...]
 
@@ -34,7 +34,7 @@ config, contract = training_config(M), read_contract(M)
 src = source_from_contract(contract)
 calib = pairs(src.calibration_images(300, 0), config.noise, 0)[0].astype(np.float32)
 val_noisy, val_clean = pairs(src.validation_images(200, 0), Noise.parse(config.validation_noise), config.val_noise_seed)
-fixed = {s: pairs(src.validation_images(100, 0), Noise.parse(f"gaussian:{s/255}"), 7) for s in (5, 25, 50)}
+fixed = {s: pairs(src.validation_images(100, 0), Noise.parse(f"gaussian:{s/255}"), 7) for s in (5, 15, 25, 50)}
 fp32 = W / "dae.onnx"
 if not fp32.exists():
     to_onnx(keras_model, fp32, {})
@@ -69,6 +69,10 @@ variants = {
     "p999_excl_last3": dict(exclude=convs[-3:], extra={"CalibPercentile": 99.9}),
     **{f"last2_plus_{i}": dict(exclude=convs[-2:] + [convs[i]], extra={"CalibPercentile": 99.9}) for i in range(10)},
     **{f"shipped_plus_{i}": dict(exclude=convs[-2:] + [convs[7], convs[i]], extra={"CalibPercentile": 99.9}) for i in range(10)},
+    **{f"only_{i}": dict(exclude=convs[:i] + convs[i + 1:], extra={"CalibPercentile": 99.9}) for i in range(len(convs))},
+    "head2_tail2": dict(exclude=convs[:2] + convs[-2:], extra={"CalibPercentile": 99.9}),
+    "head3_tail2": dict(exclude=convs[:3] + convs[-2:], extra={"CalibPercentile": 99.9}),
+    "head3_tail2_mid3": dict(exclude=convs[:3] + convs[-2:] + [convs[7]], extra={"CalibPercentile": 99.9}),
     "entropy": dict(method=CalibrationMethod.Entropy, extra={}),
     "minmax": dict(method=CalibrationMethod.MinMax, extra={}, batch=32),
 }
