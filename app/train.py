@@ -54,6 +54,7 @@ def train_command(
     bursts: Annotated[bool, typer.Option("--bursts", help="Learn from bursts, several noisy shots of each static scene (a sub-folder per scene, or names that differ in a last number: night-01.png, night-02.png): one shot in, another as the target (Noise2Noise); self-supervised, no --noise.")] = False,
     n2n_gamma: Annotated[float, typer.Option(min=0.0, help="With --self-supervised: the regulariser's weight at the last epoch (ramped from 0).")] = DEFAULT.n2n_gamma,
     fresh_noise: Annotated[bool, typer.Option(help="Draw new training noise every epoch (the paper draws it once).")] = DEFAULT.fresh_noise,
+    augment: Annotated[bool, typer.Option(help="Flip or turn each training patch by a seeded one of the square's eight symmetries (new draws, and new noise, every epoch).")] = DEFAULT.augment,
     mosaic: Annotated[int, typer.Option(help="Train on N×N mosaics of images, so that neighbours touching in one picture are no surprise.")] = DEFAULT.mosaic,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = DEFAULT.epochs,
     batch_size: Annotated[int, typer.Option(min=1, help="Images per training step.")] = DEFAULT.batch_size,
@@ -85,7 +86,7 @@ def train_command(
         config = TrainConfig(arch=arch, noise=NONE if self_supervised else noise or DEFAULT.noise,
                              self_supervised=self_supervised, bursts=bursts, val_noise=val_noise, n2n_gamma=n2n_gamma, fresh_noise=fresh_noise, mosaic=mosaic, epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, lr_schedule=lr_schedule, limit=limit, seed=seed,
-                             loss=loss or ("mse" if self_supervised else DEFAULT.loss), grey_share=grey_share, filters=filters,
+                             loss=loss or ("mse" if self_supervised else DEFAULT.loss), grey_share=grey_share, filters=filters, augment=augment,
                              init=None if init is None else str(init), init_sha256=None if init is None else sha256(init))
         data_config = DataConfig(patch=patch, val_fraction=val_fraction, pad=pad, patches_per_epoch=patches_per_epoch,
                                  val_patches=val_patches, channels=channels)

@@ -8,7 +8,8 @@ from dae_edge.core.noise import NONE, Noise, NoiseMix
 ARCH_DOWNSAMPLING = {"paper": 4, "unet": 4, "photo": 8}  # each architecture train/model.py builds, and how much it pools
 ARCHS = tuple(ARCH_DOWNSAMPLING)
 LOSSES = ("bce", "mse")
-FINE_TUNING = ("init", "init_sha256")
+LATER = {"init": None, "init_sha256": None, "augment": False}  # fields added since: left out at these values, so
+# configurations written before them hash the same
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class TrainConfig:
     mosaic: int = 1  # train on side × side mosaics of digits; 1 (the reference) trains on single digits
     limit: int | None = None  # first N training images; None trains on all 60,000
     grey_share: float = 0.0  # colour models: this share of the patches turned grey (equal channels, equal noise)
+    augment: bool = False  # each training patch flipped or turned by a seeded one of the square's eight symmetries
     self_supervised: bool = False  # learn from the noisy pictures alone (Neighbor2Neighbor); noise is then "none"
     bursts: bool = False  # self-supervised from bursts: Noise2Noise pairs of shots of one scene, no regulariser
     n2n_gamma: float = 2.0  # Neighbor2Neighbor's regulariser weight, reached at the last epoch (the paper's 2)
@@ -78,8 +80,8 @@ class TrainConfig:
             raise ValueError(f"--n2n-gamma must be >= 0, got {self.n2n_gamma}")
 
     def to_dict(self) -> dict:
-        """The fields, less the fine-tuning ones where unused (so configurations written before them hash the same)."""
-        return {k: v for k, v in asdict(self).items() if not (k in FINE_TUNING and v is None)}
+        """The fields, less those added since at their unused values (so configurations written before them hash the same)."""
+        return {k: v for k, v in asdict(self).items() if not (k in LATER and v == LATER[k])}
 
     @property
     def noise_model(self) -> Noise | NoiseMix:

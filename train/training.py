@@ -112,6 +112,16 @@ def mosaic(images: np.ndarray, side: int) -> np.ndarray:
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's convert("L")
 
 
+def dihedral(images: np.ndarray, seed: list[int]) -> np.ndarray:
+    """A copy of square patches (N, s, s, c), each flipped or turned by a seeded one of the square's eight symmetries."""
+    kinds = np.random.default_rng(seed).integers(0, 8, len(images))
+    out = np.empty_like(images)
+    for kind in range(8):
+        picked = images[kinds == kind]
+        out[kinds == kind] = np.rot90(picked.transpose(0, 2, 1, 3) if kind >= 4 else picked, kind % 4, axes=(1, 2))
+    return out
+
+
 def grey_share(clean: np.ndarray, share: float, seed: list[int]) -> np.ndarray:
     """Turn a seeded `share` of RGB patches grey, in place (three equal channels); returns which ones."""
     picks = np.random.default_rng(seed).random(len(clean)) < share if clean.shape[-1] == 3 else np.zeros(len(clean), bool)
@@ -168,7 +178,8 @@ def train(
     contract = make_contract(config, source)
     x_train = None if config.bursts else source.train_images(0)  # bursts draw their pairs in the loop
     noise = config.noise_model
-    noisy_train = None if config.fresh_noise or source.fresh_each_epoch else pairs(x_train, noise, config.seed)[0]
+    once = not (config.fresh_noise or config.augment or source.fresh_each_epoch)  # the paper's: one draw of noise
+    noisy_train = pairs(x_train, noise, config.seed)[0] if once else None
     noisy_test, x_test = pairs(source.validation_images(seed=config.val_noise_seed), config.validation_noise, config.val_noise_seed)
     clean_validation = Noise.parse(config.validation_noise).kind != NONE  # else no clean picture anywhere
     if clean_validation:
@@ -201,9 +212,12 @@ def train(
             x_train, burst_targets = source.train_pairs(epoch)
         elif source.fresh_each_epoch and epoch > 0:
             x_train = source.train_images(epoch)
-        order = np.random.default_rng([config.seed, epoch]).permutation(len(x_train))
-        picks = grey_share(x_train, config.grey_share, [config.seed, epoch, 3])
-        noisy = pairs(x_train, noise, [config.seed, epoch])[0] if noisy_train is None else noisy_train
+        clean = dihedral(x_train, [config.seed, epoch, 7]) if config.augment else x_train
+        if config.augment and config.bursts:  # the target turned as its input
+            burst_targets = dihedral(burst_targets, [config.seed, epoch, 7])
+        order = np.random.default_rng([config.seed, epoch]).permutation(len(clean))
+        picks = grey_share(clean, config.grey_share, [config.seed, epoch, 3])
+        noisy = pairs(clean, noise, [config.seed, epoch])[0] if noisy_train is None else noisy_train
         noisy[picks] = noisy[picks][..., :1]  # a grey picture's noise is the same in every channel
         side = config.mosaic
         batch = max(config.batch_size // side**2, 1)
@@ -214,7 +228,7 @@ def train(
             fitted.gamma.assign(neighbour.gamma_at(config, epoch))
             targets = cell_pairs(len(noisy), noisy.shape[1] // 2, [config.seed, epoch, 5])
         else:
-            targets = mosaic(x_train[order], side)
+            targets = mosaic(clean[order], side)
         fit = fitted.fit(
             mosaic(noisy[order], side), targets, batch_size=batch, epochs=1,
             shuffle=False, validation_data=validation, verbose=0, callbacks=callbacks,
