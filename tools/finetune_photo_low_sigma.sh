@@ -5,7 +5,8 @@
 # fine texture the model smoothed away. From RUNS (default ../runs beside the checkout); pass --resume to go on.
 # DATA=photos-more OUT=photo-ft4 does the same on the corpus built with `tools/photo_corpus.py RUNS/photos-more
 # --lomiri` (14 more photographs, the same held-out crops). The fourth cycle, from the third's model:
-# DATA=photos-lx INIT=photo-ft4.keras SEED=3 OUT=photo-ft5, on `tools/photo_corpus.py RUNS/photos-lx --lomiri --lxqt`.
+# DATA=photos-lx INIT=photo-ft4.keras SEED=3 OUT=photo-ft5, on `tools/photo_corpus.py RUNS/photos-lx --lomiri --lxqt`;
+# beside it, the same with `--augment` appended (OUT=photo-ft6) tells what the eight orientations add.
 set -euo pipefail
 cd "${RUNS:-$(dirname "$0")/../../runs}"
 exec dae-edge train --data "${DATA:-photos}/train" --val-data "${DATA:-photos}/heldout/colour" \
