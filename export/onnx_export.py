@@ -41,13 +41,13 @@ LEAKY_RECIPE = Int8Recipe(("Conv", "ConvTranspose", "MaxPool", "LeakyRelu", "Sig
 # the MACs) in float −0.41 / −0.05 / −0.02; the 99.5th, 99.999th, entropy or min-max ranges all lose more.
 # Keeping `mid3` in float as well gives −0.22 / −0.06 / −0.02: its outputs reach 11.8× their 99.9th percentile
 # on the calibration images, the other convolutions' 1.2–5.5×.
-# Measured on the third cycle's model (`tools/int8_variants.py MODEL WORK only_0 … only_11 head3_tail2
-# head3_tail2_mid3`: 100 validation patches at σ 5 / 15 / 25), that
-# recipe loses 0.37 / 0.15 / 0.07 dB. Quantizing one convolution at a time, the rest in float, finds where:
-# the first two (the 1/2-resolution input convolution and enc1, whose output is also the decoder's skip)
-# cost 0.16 and 0.19 dB at σ 5, the third (down2) 0.07, the 1/4- and 1/8-resolution ones 0.01 or less.
-# The first three in float as well: −0.02 / +0.02 / +0.02 without mid3 in float, +0.02 / +0.02 / +0.02 with it.
-# Float then holds 43% of the MACs (9,824 of 22,976 per pixel).
+# Measured on the third cycle's model (`tools/int8_variants.py MODEL WORK last2_plus_7 only_0 … only_11
+# head3_tail2 head3_tail2_mid3`: 100 validation patches at σ 5 / 15 / 25 / 50), that recipe loses 0.37 / 0.15 /
+# 0.07 / 0.06 dB. Quantizing one convolution at a time, the rest in float, finds where: at σ 5 the first (the
+# 1/2-resolution input convolution) 0.18, enc1 (whose output is also the decoder's skip) 0.38, down2 0.07, the
+# last two 0.15 and 0.09, each 1/4- and 1/8-resolution one 0.03 or less. The first three in float as well:
+# −0.02 / +0.02 / +0.03 / −0.01, and +0.02 / +0.02 / +0.02 / −0.01 with mid3 in float too. Float then holds
+# a third of the MACs (7,520 of 22,976 a pixel; 9,824 where mid3 is an outlier too).
 RELU_RECIPE = Int8Recipe(("Conv", "Relu"), reduce_range=False, percentile=99.9, float_head=3, float_tail=2, outlier_ratio=8.0)
 
 

@@ -107,7 +107,7 @@ def test_convolutions_with_rare_peaks_are_found():
 
 def test_a_relu_model_gets_the_relu_int8_recipe(colour_model, exported_dir):
     """ReLUs folded into their convolutions, transposed convolutions and the first three and last two convolutions
-    kept in float (in int8 they cost the photo model 0.1–1.1 dB at σ 5); the MNIST models keep the min-max recipe
+    kept in float (in int8 they cost the photo model 0.07–1.1 dB at σ 5); the MNIST models keep the min-max recipe
     of every op."""
     import onnx
 
