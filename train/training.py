@@ -117,8 +117,9 @@ def dihedral(images: np.ndarray, seed: list[int]) -> np.ndarray:
     kinds = np.random.default_rng(seed).integers(0, 8, len(images))
     out = np.empty_like(images)
     for kind in range(8):
-        picked = images[kinds == kind]
-        out[kinds == kind] = np.rot90(picked.transpose(0, 2, 1, 3) if kind >= 4 else picked, kind % 4, axes=(1, 2))
+        picked = kinds == kind
+        turned = images[picked].transpose(0, 2, 1, 3) if kind >= 4 else images[picked]
+        out[picked] = np.rot90(turned, kind % 4, axes=(1, 2))
     return out
 
 
