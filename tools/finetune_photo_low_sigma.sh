@@ -7,6 +7,9 @@
 # --lomiri` (14 more photographs, the same held-out crops). The fourth cycle, from the third's model:
 # DATA=photos-lx INIT=photo-ft4.keras SEED=3 OUT=photo-ft5, on `tools/photo_corpus.py RUNS/photos-lx --lomiri --lxqt`;
 # beside it, the same with `--augment` appended (OUT=photo-ft6) tells what the eight orientations add.
+# The fifth, from that --augment twin (models/photo/fourth_cycle_augment/dae.keras, copied to RUNS/photo-ft6.keras):
+# DATA=photos-gc INIT=photo-ft6.keras SEED=4 OUT=photo-ft7 with --augment, on `tools/photo_corpus.py RUNS/photos-gc
+# --lomiri --lxqt --gcompris` (119 more photographs); beside it DATA=photos-lx OUT=photo-ft8, the same on the old corpus.
 set -euo pipefail
 cd "${RUNS:-$(dirname "$0")/../../runs}"
 exec dae-edge train --data "${DATA:-photos}/train" --val-data "${DATA:-photos}/heldout/colour" \

@@ -1,6 +1,6 @@
 """Build the photo corpus: real photographs that no one here made, and printed pages, reproducibly.
 
-    python tools/photo_corpus.py OUT [--cache DEBS] [--lomiri] [--lxqt]
+    python tools/photo_corpus.py OUT [--cache DEBS] [--lomiri] [--lxqt] [--gcompris]
 
 writes
     OUT/train/…                 training pictures (PNG), by source
@@ -18,14 +18,19 @@ contests; CC0, CC-BY and CC-BY-SA, each file's in SOURCES.md), in training only:
 other file stay byte for byte those of the corpus without it (the photo model's first two cycles; the third had it).
 With `--lxqt`, also the 10 photographs among lxqt-themes' wallpapers (flowers, butterflies, clouds, fog, hills;
 CC-BY-SA-3.0), in training only, the same way (the fourth cycle had both).
+With `--gcompris`, also the 119 photographs of Wikimedia Commons that GCompris's activities ship (animals, monuments,
+musicians, the sea; CC0, public domain, CC-BY and CC-BY-SA, each file's from its activity's README), the same way.
 Illustrations and abstract wallpapers are left out by name; only the packages named here are read.
 Everything random is seeded: the same packages give the same files.
 """
 import argparse
 import hashlib
+import io
+import struct
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +61,9 @@ LXQT = {"lxqt-themes": ("1.2.0-1", {  # its wallpapers/License: CC-BY-SA-3.0, ph
     "appleflower.png": "CC-BY-SA-3.0", "beam.png": "CC-BY-SA-3.0", "butterfly.png": "CC-BY-SA-3.0",
     "cloud.png": "CC-BY-SA-3.0", "drop.png": "CC-BY-SA-3.0", "flowers.png": "CC-BY-SA-3.0", "fog.jpg": "CC-BY-SA-3.0",
     "this-is-not-windows.jpg": "CC-BY-SA-3.0"})}  # left out: the logos, origami, waves, triangles and Valendas
+GCOMPRIS = {"gcompris-qt-data": ("3.1-2", ["erase", "explore_monuments", "explore_world_animals",
+                                            "explore_farm_animals", "explore_world_music", "clickgame"])}
+# taken: the files that an activity's README credits to a Wikimedia Commons source (photographs; not the drawings)
 PLASMA_PHOTOS = ["BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
                  "Kite", "OneStandsOut", "Path", "summer_1am"]
 MATE_NATURE = ["Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
@@ -136,6 +144,66 @@ def lxqt_pictures(root: Path) -> dict[str, Image.Image]:
             for _, photos in LXQT.values() for name in photos}
 
 
+def rcc_files(data: bytes) -> dict[str, bytes]:
+    """The files of a Qt resource bundle (.rcc, format 1–3), by path; zlib-compressed ones inflated."""
+    magic, version, tree, payload, names = struct.unpack(">4sIIII", data[:20])
+    if magic != b"qres":
+        raise ValueError("not a Qt resource file")
+    node = 22 if version >= 2 else 14
+    files: dict[str, bytes] = {}
+
+    def name(offset: int) -> str:
+        length = struct.unpack(">H", data[names + offset:names + offset + 2])[0]
+        return data[names + offset + 6:names + offset + 6 + 2 * length].decode("utf-16-be")
+
+    def walk(index: int, path: str) -> None:
+        at = tree + index * node
+        name_offset, flags = struct.unpack(">IH", data[at:at + 6])
+        here = f"{path}/{name(name_offset)}" if index else ""
+        if flags & 2:  # a folder: its children are consecutive nodes
+            count, first = struct.unpack(">II", data[at + 6:at + 14])
+            for child in range(first, first + count):
+                walk(child, here)
+            return
+        offset = payload + struct.unpack(">I", data[at + 10:at + 14])[0]
+        blob = data[offset + 4:offset + 4 + struct.unpack(">I", data[offset:offset + 4])[0]]
+        files[here] = zlib.decompress(blob[4:]) if flags & 1 else blob
+
+    walk(0, "")
+    return files
+
+
+def credits(readme: str) -> dict[str, str]:
+    """An activity README's photographs credited to Wikimedia Commons: file name -> licence."""
+    taken = {}
+    for block in readme.split("\n\n"):
+        fields, files = {}, []
+        for line in block.splitlines():
+            key, _, value = line.partition(":")
+            if key in ("Copyright", "License", "Source", "Files", "Comments"):
+                fields[key] = value.strip()
+                files += [value.strip()] if key == "Files" and value.strip() else []
+            elif line.strip() and "Files" in fields:
+                files.append(line.strip())
+        if "commons.wikimedia.org" in fields.get("Source", ""):
+            taken |= {name: fields["License"] for name in files}
+    return taken
+
+
+def gcompris_pictures(root: Path) -> dict[str, tuple[Image.Image, str]]:
+    """GCompris's Wikimedia photographs, with each one's licence, from its activities' resource bundles."""
+    pictures = {}
+    for activity in next(iter(GCOMPRIS.values()))[1]:
+        files = rcc_files((root / f"usr/share/gcompris-qt/rcc/{activity}.rcc").read_bytes())
+        readme = next(data for path, data in files.items() if path.endswith("/README"))  # one per bundle
+        for name, licence in credits(readme.decode()).items():
+            path = next((p for p in files if p.endswith(f"/{name}")), None)
+            if path is None or Path(name).suffix not in (".webp", ".jpg", ".png"):
+                continue  # the sounds, and a name the README misspells (its file, uncredited, is left out)
+            pictures[f"gcompris-{activity}-{Path(name).stem}"] = (Image.open(io.BytesIO(files[path])), licence)
+    return pictures
+
+
 def python_pictures() -> dict[str, Image.Image]:
     import matplotlib
     import sklearn.datasets
@@ -195,14 +263,19 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="folder for the downloaded Debian packages (default OUT/.debs)")
     parser.add_argument("--lomiri", action="store_true", help="also the photographs of lomiri-wallpapers (training only)")
     parser.add_argument("--lxqt", action="store_true", help="also the photographs of lxqt-themes (training only)")
+    parser.add_argument("--gcompris", action="store_true", help="also GCompris's photographs (training only)")
     args = parser.parse_args()
     out, cache = args.out, args.cache or args.out / ".debs"
     extras = {**(LOMIRI if args.lomiri else {}), **(LXQT if args.lxqt else {})}
     packages = {package: pinned for package, (pinned, _, _) in PACKAGES.items()}
-    packages |= {package: pinned for package, (pinned, _) in extras.items()}
+    packages |= {package: pinned for package, (pinned, _) in (extras | (GCOMPRIS if args.gcompris else {})).items()}
     root = fetch_debs(cache, packages)
+    gcompris = gcompris_pictures(root) if args.gcompris else {}
+    if gcompris:
+        extras["gcompris-qt-data"] = (GCOMPRIS["gcompris-qt-data"][0],
+                                      {name.removeprefix("gcompris-"): licence for name, (_, licence) in gcompris.items()})
     pictures = {**debian_pictures(root), **python_pictures(), **(lomiri_pictures(root) if args.lomiri else {}),
-                **(lxqt_pictures(root) if args.lxqt else {})}
+                **(lxqt_pictures(root) if args.lxqt else {}), **{name: image for name, (image, _) in gcompris.items()}}
     written: list[Path] = []
 
     def save(image: Image.Image, path: Path) -> None:
@@ -234,7 +307,7 @@ def main() -> None:
     for package, (_, photos) in extras.items():
         deb = sorted(cache.glob(f"{package}_*.deb"))[-1].name
         taken = ", ".join(f"{name} ({licence})" for name, licence in photos.items())
-        lines.append(f"| Debian `{package}` | {deb.split('_')[1]} | each photograph's own, in its copyright or licence file | {taken} |")
+        lines.append(f"| Debian `{package}` | {deb.split('_')[1]} | each photograph's own, from its copyright, licence or README file | {taken} |")
     lines += ["| scikit-image `skimage.data` | installed | BSD-3-Clause; some pictures CC0 or public domain "
               "(skimage/data/README.txt) | " + ", ".join(SKIMAGE) + " |",
               "| scikit-learn `load_sample_images` | installed | CC-BY 2.0 (China, Flower; sklearn's README) | china, flower |",
