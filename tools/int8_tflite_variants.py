@@ -1,5 +1,6 @@
-"""Full-integer int8 TFLite variants of a ReLU model (the photo model): each one's PSNR change against the fp32
-TFLite file on 100 validation patches at σ 5, 25 and 50 (of 255):
+"""Int8 TFLite variants of a ReLU model (the photo model), full-integer or with named layers left in float (`sel_…`,
+by the converter's QuantizationDebugger denylist): each one's PSNR change against the fp32 TFLite file on 100
+validation patches at σ 5, 25 and 50 (of 255):
 
     python tools/int8_tflite_variants.py MODEL.keras WORK_FOLDER [VARIANT ...]
 
@@ -18,7 +19,7 @@ from dae_edge.core.noise import Noise, pairs
 from dae_edge.export.exporter import read_contract, training_config
 from dae_edge.export.keras_model import load_keras_model
 from dae_edge.export.pixel_shuffle import with_pixel_shuffles
-from dae_edge.export.tflite_export import to_tflite
+from dae_edge.export.tflite_export import _converter, to_tflite, to_tflite_float_ends
 from dae_edge.runtime.backends import LiteRTBackend
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -79,6 +80,20 @@ def all_rescaled(model, percentile: float):
     return model
 
 
+def selective(model, path: Path, float_layers: list[str]) -> Path:
+    """int8 with float I/O and `float_layers` (Keras names; a pixel shuffle's 1×1 convolution and depth-to-space
+    included) in float: the ONNX recipe's float head and tail, which a full-integer file cannot have."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    names = [t["name"] for t in Interpreter(model_content=_converter(model).convert()).get_tensor_details()]
+    return to_tflite_float_ends(model, path, calibration, [n for n in names if any(f"/{layer}_1/" in n for layer in float_layers)])
+
+
+HEAD_TAIL = ["unshuffle", "enc1", "down2", "dec2a", "dec2b"]
+OUTPUT_END = ["shuffle", "residual", "denoised"]
+SELECTIVE = {  # the ONNX file's float set: head, tail and the transposed convolutions (here pixel shuffles)
+    "sel_head_tail": HEAD_TAIL, "sel_onnx_float_set": HEAD_TAIL + OUTPUT_END + ["up4", "up2"],
+    "sel_half_resolution": HEAD_TAIL + OUTPUT_END + ["up2", "skip2"]}  # what export does, by resolution
 variants = {
     "plain": lambda: shuffled,
     "mid3_p999": lambda: relu6_rescaled(shuffled, "mid3", 99.9),
@@ -88,8 +103,13 @@ variants = {
     "chain_p9999": lambda: all_rescaled(shuffled, 99.99),
     "chain_p9995": lambda: all_rescaled(shuffled, 99.95),
 }
-for name in args.variants or list(variants):
+for name in args.variants or list(variants) + list(SELECTIVE) + ["exported"]:
     began = time.time()
-    path = to_tflite(variants[name](), args.work / f"{name}.tflite", calibration)
+    if name == "exported":  # export's own choice of float ops (by resolution)
+        path = to_tflite_float_ends(shuffled, args.work / f"{name}.tflite", calibration)
+    elif name in SELECTIVE:
+        path = selective(shuffled, args.work / f"{name}.tflite", SELECTIVE[name])
+    else:
+        path = to_tflite(variants[name](), args.work / f"{name}.tflite", calibration)
     result = score(path)
     print(name, {k: round(result[k] - reference[k], 3) for k in result}, f"{time.time() - began:.0f} s", flush=True)
