@@ -73,9 +73,8 @@ def to_tflite_float_ends(model, path: Path, calibration: np.ndarray, float_tenso
     import tensorflow as tf
 
     with _quiet_converter():
-        float_model = _converter(model).convert()
         if float_tensors is None:
-            float_tensors = float_ends(float_model, int(model.inputs[0].shape[-1]))
+            float_tensors = float_ends(_converter(model).convert(), int(model.inputs[0].shape[-1]))
         options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=float_tensors)
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=_converter(model, calibration), debug_options=options,

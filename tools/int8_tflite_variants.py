@@ -93,7 +93,7 @@ HEAD_TAIL = ["unshuffle", "enc1", "down2", "dec2a", "dec2b"]
 OUTPUT_END = ["shuffle", "residual", "denoised"]
 SELECTIVE = {  # the ONNX file's float set: head, tail and the transposed convolutions (here pixel shuffles)
     "sel_head_tail": HEAD_TAIL, "sel_onnx_float_set": HEAD_TAIL + OUTPUT_END + ["up4", "up2"],
-    "sel_half_resolution": HEAD_TAIL + OUTPUT_END + ["up2", "skip2"]}  # what export does, by resolution
+    "sel_half_resolution": HEAD_TAIL + OUTPUT_END + ["up2", "skip2"]}  # export's set, less its output clip
 variants = {
     "plain": lambda: shuffled,
     "mid3_p999": lambda: relu6_rescaled(shuffled, "mid3", 99.9),

@@ -193,7 +193,7 @@ def credits(readme: str) -> dict[str, str]:
 def gcompris_pictures(root: Path) -> dict[str, tuple[Image.Image, str]]:
     """GCompris's Wikimedia photographs, with each one's licence, from its activities' resource bundles."""
     pictures = {}
-    for activity in next(iter(GCOMPRIS.values()))[1]:
+    for activity in GCOMPRIS["gcompris-qt-data"][1]:
         files = rcc_files((root / f"usr/share/gcompris-qt/rcc/{activity}.rcc").read_bytes())
         readme = next(data for path, data in files.items() if path.endswith("/README"))  # one per bundle
         for name, licence in credits(readme.decode()).items():
