@@ -1,6 +1,6 @@
 """Build the photo corpus: real photographs that no one here made, and printed pages, reproducibly.
 
-    python tools/photo_corpus.py OUT [--cache DEBS] [--lomiri] [--lxqt] [--gcompris]
+    python tools/photo_corpus.py OUT [--cache DEBS] [--lomiri] [--lxqt] [--gcompris | --gcompris-half]
 
 writes
     OUT/train/…                 training pictures (PNG), by source
@@ -20,6 +20,8 @@ With `--lxqt`, also the 10 photographs among lxqt-themes' wallpapers (flowers, b
 CC-BY-SA-3.0), in training only, the same way (the fourth cycle had both).
 With `--gcompris`, also the 119 photographs of Wikimedia Commons that GCompris's activities ship (animals, monuments,
 musicians, the sea; CC0, public domain, CC-BY and CC-BY-SA, each file's from its activity's README), the same way.
+With `--gcompris-half`, those at half their size (each 2×2 block averaged): they ship as lossy WebP, and halving
+shrinks its blocks and smoothed texture below a pixel.
 Illustrations and abstract wallpapers are left out by name; only the packages named here are read.
 Everything random is seeded: the same packages give the same files.
 """
@@ -264,7 +266,9 @@ def main() -> None:
     parser.add_argument("--lomiri", action="store_true", help="also the photographs of lomiri-wallpapers (training only)")
     parser.add_argument("--lxqt", action="store_true", help="also the photographs of lxqt-themes (training only)")
     parser.add_argument("--gcompris", action="store_true", help="also GCompris's photographs (training only)")
+    parser.add_argument("--gcompris-half", action="store_true", help="the same at half their size")
     args = parser.parse_args()
+    args.gcompris |= args.gcompris_half
     out, cache = args.out, args.cache or args.out / ".debs"
     extras = {**(LOMIRI if args.lomiri else {}), **(LXQT if args.lxqt else {})}
     packages = {package: pinned for package, (pinned, _, _) in PACKAGES.items()}
@@ -285,6 +289,8 @@ def main() -> None:
 
     for name, image in sorted(pictures.items()):
         image = downscaled(image)
+        if args.gcompris_half and name in gcompris:
+            image = image.reduce(2)
         if name in HELD_OUT:
             if image.mode != "L":  # a grey photo is held out in grey only
                 save(centre_crop(image.convert("RGB"), 256), out / "heldout/colour" / f"{name}.png")
