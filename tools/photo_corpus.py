@@ -313,6 +313,8 @@ def main() -> None:
     for package, (_, photos) in extras.items():
         deb = sorted(cache.glob(f"{package}_*.deb"))[-1].name
         taken = ", ".join(f"{name} ({licence})" for name, licence in photos.items())
+        if package == "gcompris-qt-data" and args.gcompris_half:
+            taken = f"at half size (2×2 box average): {taken}"
         lines.append(f"| Debian `{package}` | {deb.split('_')[1]} | each photograph's own, from its copyright, licence or README file | {taken} |")
     lines += ["| scikit-image `skimage.data` | installed | BSD-3-Clause; some pictures CC0 or public domain "
               "(skimage/data/README.txt) | " + ", ".join(SKIMAGE) + " |",
