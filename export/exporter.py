@@ -23,7 +23,7 @@ from dae_edge.runtime.backends import open_backend
 from dae_edge.runtime.formats import FORMATS, Format
 from dae_edge.runtime.manifest import FORMAT_VERSION, GOLDEN, MANIFEST, artifact_files, validate as validate_manifest
 from dae_edge.runtime.precision import TOLERANCES, Precision
-from dae_edge.runtime.verify import Case, validate
+from dae_edge.runtime.verify import Case, validate, verify_folder
 from dae_edge.train.config import TrainConfig
 from dae_edge.train.model import count_macs
 
@@ -169,6 +169,11 @@ def export(model_path: Path, out: Path, options: ExportOptions, log=print, *, so
         manifest.update(manifest_of(model, options, checks, artifacts, golden, sha256(stage / GOLDEN), large_choice(large)))
         validate_manifest(json.loads(json.dumps(manifest)), stage / MANIFEST)  # what the runtime will read back
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        # What `dae-edge verify` will check on a device (the golden images, cut and tiled otherwise than the
+        # validation images), checked here too: a set that fails it is never published.
+        if failed := [c for c in verify_folder(stage) if c.status == "fail"]:
+            raise ExportError("verify failed, nothing was published: " + "; ".join(f"{c.file}: {c.detail}" for c in failed)
+                              + " (--leave-out FILE publishes the others)")
         return [name for a in artifacts for name in artifact_files(a)] + [GOLDEN, MANIFEST]
 
     publish_set(out, build)

@@ -6,7 +6,7 @@ import pytest
 from dae_edge.core.idx_source import IdxSource
 from typer.testing import CliRunner
 
-from dae_edge.export import onnx_export
+from dae_edge.export import exporter, onnx_export
 from dae_edge.export.exporter import ExportOptions, export
 from dae_edge.app.cli import app
 from dae_edge.core.files import sha256
@@ -73,6 +73,22 @@ def test_a_perturbed_conversion_is_not_published(exported_copy, mnist, monkeypat
 
     monkeypatch.setattr(onnx_export, "to_onnx", perturbed)
     with pytest.raises(Exception, match=r"dae.onnx on validation images: max \|Δ\|"):
+        export(exported_copy / "dae.keras", exported_copy, ExportOptions(validation_images=50), source=IdxSource(mnist, None))
+    assert snapshot(exported_copy) == before
+    assert not [p for p in exported_copy.iterdir() if p.name.startswith(".staging")]
+
+
+def test_a_set_that_verify_would_fail_is_not_published(exported_copy, mnist, monkeypatch):
+    before = snapshot(exported_copy)
+    golden_set = exporter.golden_set
+
+    def off_by_a_tenth(*args, **kwargs):  # golden outputs that no artifact reproduces, though each passed its validation
+        golden = golden_set(*args, **kwargs)
+        golden["outputs"] = (golden["outputs"] + 0.1).astype(np.float32)
+        return golden
+
+    monkeypatch.setattr(exporter, "golden_set", off_by_a_tenth)
+    with pytest.raises(exporter.ExportError, match=r"verify failed, nothing was published: dae.tflite: .* 10 golden images"):
         export(exported_copy / "dae.keras", exported_copy, ExportOptions(validation_images=50), source=IdxSource(mnist, None))
     assert snapshot(exported_copy) == before
     assert not [p for p in exported_copy.iterdir() if p.name.startswith(".staging")]
