@@ -44,7 +44,7 @@ def train_command(
     val_patches: Annotated[int, typer.Option(min=1, help="Fixed validation patches cut from the validation files (folders).")] = DATA.val_patches,
     channels: Annotated[int, typer.Option(min=1, max=3, help="1: grey; 3: colour (RGB), grey pictures as three equal channels (folders).")] = DATA.channels,
     grey_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Colour models: share of the patches turned grey, so grey pictures are learnt too.")] = DEFAULT.grey_share,
-    loss: Annotated[Optional[str], typer.Option(help=f"bce (the paper's) or mse (default: {DEFAULT.loss}; mse with --self-supervised).")] = None,
+    loss: Annotated[Optional[str], typer.Option(help=f"bce (the paper's), mse, or psnr (each patch's log squared error; default: {DEFAULT.loss}; mse with --self-supervised).")] = None,
     filters: Annotated[int, typer.Option(min=1, help="Width of the network's first layers (32: the paper's).")] = DEFAULT.filters,
     out: Annotated[Path, typer.Option(help="Folder for the model, history, plots and metrics.")] = Path("models"),
     arch: Annotated[str, typer.Option(help=f"Network: {', '.join(ARCHS)} (the paper's DAE, the stronger U-Net, the residual photo U-Net).")] = DEFAULT.arch,

@@ -66,7 +66,9 @@ def _load_checkpoint(folder: Path, config: TrainConfig, contract: dict):
                            f"{saved.epochs} (or more, with a constant learning rate)")
     if state.get("data", contract["data"]) != contract["data"]:
         raise DaeEdgeError(f"{folder}: the checkpoint was made on other data; resume with the same --data and data options")
-    return keras.models.load_model(folder / "dae.keras"), state["epoch"], state["history"]
+    from dae_edge.train.model import custom_objects
+
+    return keras.models.load_model(folder / "dae.keras", custom_objects=custom_objects()), state["epoch"], state["history"]
 
 
 def start_from(model, path: Path) -> None:
