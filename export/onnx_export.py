@@ -48,7 +48,10 @@ LEAKY_RECIPE = Int8Recipe(("Conv", "ConvTranspose", "MaxPool", "LeakyRelu", "Sig
 # last two 0.15 and 0.09, each 1/4- and 1/8-resolution one 0.03 or less. The first three in float as well:
 # −0.02 / +0.02 / +0.03 / −0.01, and +0.02 / +0.02 / +0.02 / −0.01 with mid3 in float too. Float then holds
 # a third of the MACs (7,520 of 22,976 a pixel; 9,824 where mid3 is an outlier too).
-RELU_RECIPE = Int8Recipe(("Conv", "Relu"), reduce_range=False, percentile=99.9, float_head=3, float_tail=2, outlier_ratio=8.0)
+# The outlier ratio was 8.0 until the sixth cycle's mid3 reached 7.78× (the fifth's 8.41×): quantized, it cost
+# 0.13 dB at σ 5 in colour and failed verify. On the 300 calibration images of each the other convolutions reach
+# 1.18–5.45× (mid2 the highest, 5.45 and 5.32); 6.5 sits in the middle of that gap (`tools/int8_variants.py`).
+RELU_RECIPE = Int8Recipe(("Conv", "Relu"), reduce_range=False, percentile=99.9, float_head=3, float_tail=2, outlier_ratio=6.5)
 
 
 def float_ends(proto, head: int, tail: int) -> list[str]:
