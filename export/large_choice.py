@@ -21,10 +21,10 @@ def mode_quality(denoiser: Denoiser, noisy: list[np.ndarray], clean: list[np.nda
     return float(np.mean([picture_psnr(c, o) for c, o in zip(clean, outputs)]))
 
 
-def whole_and_tiles(path: Path, patch: int, multiple: int, radius: int, checks) -> dict[str, float]:
-    """PSNR of the checks' large image run whole and in tiles of the training patch."""
+def whole_and_tiles(path: Path, patch: int, multiple: int, radius: int, checks, margin: int = 0) -> dict[str, float]:
+    """PSNR of the checks' large image run whole (with its context margin) and in tiles of the training patch."""
     noisy, _, clean = checks.cases["large image"]
-    geometry = Geometry(tile=patch, multiple=multiple, radius=radius)
+    geometry = Geometry(tile=patch, multiple=multiple, radius=radius, margin=margin)
     denoiser = Denoiser(open_backend(path), path, None, geometry, threads=1)
     return {mode: mode_quality(replace(denoiser, geometry=replace(geometry, large=mode)), list(noisy), list(clean), checks.cell)
             for mode in LARGE_MODES}

@@ -22,6 +22,7 @@ from dae_edge.core.images import ANY_POLARITY, LIGHT_ON_DARK
 CALL_PIXELS = 1 << 16
 REFERENCE_ACTIVATION = 32  # floats per input pixel in the paper model's largest activation, the model CALL_PIXELS fits
 PAD_MODE = "edge"  # measured against reflect on odd-sized crops of digit grids: see the README
+MARGIN_PAD_MODE = "reflect"  # a model with a context margin sees mirrored pixels past every edge (export's MARGINS)
 UNKNOWN_RADIUS = 64  # a bare model (no manifest, no metadata): a generous halo for its receptive field
 
 
@@ -78,6 +79,11 @@ class Geometry:
     radius: int = 0  # receptive field radius in input pixels: the halo that blocks carry
     large: str = "whole"  # images larger than a tile: "whole" (any-size models only) or "tiles"
     activation: float | None = None  # floats per input pixel of the largest activation, where stated (call_budget)
+    margin: int = 0  # rows and columns of mirrored context added on every side of an image run whole (not tiles)
+
+    @property
+    def pad_mode(self) -> str:
+        return MARGIN_PAD_MODE if self.margin else PAD_MODE
 
     @property
     def call_pixels(self) -> int:
@@ -132,7 +138,10 @@ def geometry(backend: Backend, manifest: dict | None, large: str | None = None) 
     large = large or stated.get("large_images") or "whole"
     if large == "tiles" and not tile:
         raise DaeEdgeError("this model's manifest names no patch size to tile with; run whole images")
-    return Geometry(tile=tile, multiple=multiple, radius=radius, large=large,
+    margin = int(stated.get("margin") or meta.get("margin") or 0)
+    if margin % multiple:
+        raise DaeEdgeError(f"the model's margin {margin} is not a multiple of its downsampling {multiple}: export it again")
+    return Geometry(tile=tile, multiple=multiple, radius=radius, large=large, margin=margin,
                     activation=_number(stated.get("largest_activation") or meta.get("largest_activation")))
 
 
@@ -256,12 +265,12 @@ class Denoiser:
     # -- any-size models: whole images, stacked where they share a size, in blocks where large
     def _large(self, image: np.ndarray, progress: Progress | None) -> np.ndarray:
         g = self.geometry
-        plan = blocks.plan(*image.shape[:2], g.multiple, g.radius, g.call_pixels)
+        plan = blocks.plan(*image.shape[:2], g.multiple, g.radius, g.call_pixels, g.margin)
         result = np.empty(image.shape, np.float32)
         counter = _Counter(len(plan), progress)
 
         def work(backend: Backend, block: blocks.Block) -> None:
-            blocks.place(result, block, self._call(backend, blocks.cut(image, block, PAD_MODE)[None])[0])
+            blocks.place(result, block, self._call(backend, blocks.cut(image, block, g.pad_mode)[None])[0])
             with counter.lock:
                 counter.step()
 
@@ -269,26 +278,26 @@ class Denoiser:
         return result
 
     def _whole(self, images: list[np.ndarray], progress: Progress | None) -> list[np.ndarray]:
-        g = self.geometry
+        g, m = self.geometry, self.geometry.margin
         results: list[np.ndarray | None] = [None] * len(images)
         by_shape: dict[tuple[int, int], list[int]] = {}
         for i, image in enumerate(images):
             padded = (blocks.round_up(image.shape[0], g.multiple), blocks.round_up(image.shape[1], g.multiple))
-            if padded[0] * padded[1] > g.call_pixels:
+            if (padded[0] + 2 * m) * (padded[1] + 2 * m) > g.call_pixels:
                 results[i] = self._large(image, progress)
             else:
                 by_shape.setdefault(padded, []).append(i)
         chunks = []
         for (hp, wp), members in by_shape.items():
-            whole = blocks.Block((0, hp), (0, wp), (0, hp), (0, wp))  # one block: the padded image
-            per_call = max(g.call_pixels // (hp * wp), 1)
+            whole = blocks.Block((-m, hp + m), (-m, wp + m), (0, hp), (0, wp))  # one block: the padded image
+            per_call = max(g.call_pixels // ((hp + 2 * m) * (wp + 2 * m)), 1)
             chunks += [(whole, members[k : k + per_call]) for k in range(0, len(members), per_call)]
 
         def work(backend: Backend, chunk: tuple[blocks.Block, list[int]]) -> None:
             block, members = chunk
-            outputs = self._call(backend, np.stack([blocks.cut(images[i], block, PAD_MODE) for i in members]))
+            outputs = self._call(backend, np.stack([blocks.cut(images[i], block, g.pad_mode) for i in members]))
             for i, output in zip(members, outputs):
-                results[i] = output[: images[i].shape[0], : images[i].shape[1]]
+                results[i] = output[m : m + images[i].shape[0], m : m + images[i].shape[1]]
 
         self._map(work, chunks)
         return results

@@ -66,7 +66,7 @@ def validate(manifest: object, path: Path) -> dict:
     model_input = manifest.get("input", {})
     if not isinstance(model_input, dict):
         raise ManifestError(f"{path}: 'input' must be an object")
-    for key in ("multiple_of", "receptive_radius"):
+    for key in ("multiple_of", "receptive_radius", "margin"):
         if not isinstance(model_input.get(key, 0), int) or model_input.get(key, 0) < 0:
             raise ManifestError(f"{path}: input.{key} must be a whole number")
     activation = model_input.get("largest_activation", 1)

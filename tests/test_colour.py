@@ -46,6 +46,18 @@ def test_the_contract_and_manifest_say_three_channels(colour_model):
     assert golden["inputs"].shape[-1] == 3 and golden["outputs"].shape == golden["inputs"].shape
 
 
+def test_a_photo_model_is_run_with_its_context_margin(colour_model):
+    """The manifest and the ONNX file's own metadata both carry the margin, so the runtime mirrors 16 pixels of
+    context around every image, with a manifest or without."""
+    import onnx
+
+    from dae_edge.runtime.denoiser import Denoiser
+
+    assert json.loads((colour_model / "manifest.json").read_text())["input"]["margin"] == 16
+    metadata = {p.key: p.value for p in onnx.load(colour_model / "dae.onnx").metadata_props}
+    assert metadata["margin"] == "16" and Denoiser.load(colour_model / "dae.onnx").geometry.margin == 16
+
+
 def test_every_format_verifies(colour_model):
     checks = list(verify_folder(colour_model))
     assert len(checks) == 5 and all(c.status == "pass" for c in checks), [c for c in checks if c.status != "pass"]
@@ -65,7 +77,9 @@ def test_a_grey_image_is_three_equal_channels_to_a_colour_model(colour_model):
     denoiser = Denoiser.load(colour_model / "dae.onnx")
     grey = np.random.default_rng(1).random((1, 40, 48), dtype=np.float32)
     out = denoiser.denoise(grey)
-    direct = denoiser.backend.run(np.repeat(grey[..., None], 3, axis=-1)).mean(axis=-1)
+    m = denoiser.geometry.margin  # mirrored context on every side
+    padded = np.pad(grey, ((0, 0), (m, m), (m, m)), mode="reflect")
+    direct = denoiser.backend.run(np.repeat(padded[..., None], 3, axis=-1))[:, m : m + 40, m : m + 48].mean(axis=-1)
     assert out.shape == grey.shape and np.allclose(out, direct, atol=1e-6)
 
 
