@@ -10,8 +10,11 @@
 # The fifth, from that --augment twin (models/photo/fourth_cycle_augment/dae.keras, copied to RUNS/photo-ft6.keras):
 # DATA=photos-gc INIT=photo-ft6.keras SEED=4 OUT=photo-ft7 with --augment, on `tools/photo_corpus.py RUNS/photos-gc
 # --lomiri --lxqt --gcompris` (119 more photographs); beside it DATA=photos-lx OUT=photo-ft8, the same on the old corpus.
-# What ships: DATA=photos-gh INIT=photo-ft6.keras SEED=4 OUT=photo-ft9 with --augment, on `tools/photo_corpus.py
+# The fifth: DATA=photos-gh INIT=photo-ft6.keras SEED=4 OUT=photo-ft9 with --augment, on `tools/photo_corpus.py
 # RUNS/photos-gh --lomiri --lxqt --gcompris-half` (those photographs at half size: they ship as lossy WebP).
+# The sixth and seventh (what ships), each from the last: DATA=photos-gh INIT=photo-ft9.keras SEED=5 OUT=photo-ft10,
+# then INIT=photo-ft10.keras SEED=6 OUT=photo-ft11, with --augment; beside the seventh, OUT=photo-ft11p with
+# --augment --loss psnr appended (the last --loss, --patch … given wins).
 set -euo pipefail
 cd "${RUNS:-$(dirname "$0")/../../runs}"
 exec dae-edge train --data "${DATA:-photos}/train" --val-data "${DATA:-photos}/heldout/colour" \
