@@ -23,8 +23,7 @@ class Int8Recipe:
     ops: tuple[str, ...]
     reduce_range: bool  # 7-bit weights
     percentile: float | None  # calibrate to this percentile of each activation; None: its min and max
-    float_head: int = 0  # the graph's first N convolutions stay in float (what every later layer and skip builds on)
-    float_tail: int = 0  # the graph's last N convolutions stay in float (fine detail at high resolution)
+    float_fine: bool = False  # convolutions that read or write at 1/2 the input's resolution or finer stay in float
     outlier_ratio: float | None = None  # convolutions whose output reaches this many times its 99.9th percentile stay float
 
 
@@ -51,13 +50,29 @@ LEAKY_RECIPE = Int8Recipe(("Conv", "ConvTranspose", "MaxPool", "LeakyRelu", "Sig
 # The outlier ratio was 8.0 until the sixth cycle's mid3 reached 7.78× (the fifth's 8.41×): quantized, it cost
 # 0.13 dB at σ 5 in colour and failed verify. On the 300 calibration images of each the other convolutions reach
 # 1.18–5.45× (mid2 the highest, 5.45 and 5.32); 6.5 sits in the middle of that gap (`tools/int8_variants.py`).
-RELU_RECIPE = Int8Recipe(("Conv", "Relu"), reduce_range=False, percentile=99.9, float_head=3, float_tail=2, outlier_ratio=6.5)
+# Those first three and last two are the convolutions that read or write at 1/2 resolution: the rule, which also
+# keeps photo_fullres's full-resolution head in float (as the int8 TFLite file keeps the same ops).
+RELU_RECIPE = Int8Recipe(("Conv", "Relu"), reduce_range=False, percentile=99.9, float_fine=True, outlier_ratio=6.5)
+PROBE_SIDE = 32  # the square input on which fine_convolutions measures each tensor's resolution
 
 
-def float_ends(proto, head: int, tail: int) -> list[str]:
-    """The names of the graph's first `head` and last `tail` convolutions (its nodes are in topological order)."""
-    convolutions = [node.name for node in proto.graph.node if node.op_type == "Conv"]
-    return convolutions[:head] + (convolutions[len(convolutions) - tail :] if tail else [])
+def fine_convolutions(proto) -> list[str]:
+    """The names of the convolutions that read or write a tensor at half the input's resolution or finer (run on a
+    PROBE_SIDE² picture; an NHWC input, as tf2onnx writes it, and NCHW convolutions)."""
+    import onnx
+    import onnxruntime as ort
+
+    probe = onnx.ModelProto()
+    probe.CopyFrom(proto)
+    convolutions = [node for node in probe.graph.node if node.op_type == "Conv"]
+    tensors = list(dict.fromkeys(t for node in convolutions for t in (node.input[0], node.output[0])))
+    del probe.graph.output[:]
+    probe.graph.output.extend(onnx.helper.make_tensor_value_info(t, onnx.TensorProto.FLOAT, None) for t in tensors)
+    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    given = session.get_inputs()[0]
+    picture = np.zeros((1, PROBE_SIDE, PROBE_SIDE, int(given.shape[-1])), np.float32)
+    height = {t: out.shape[2] for t, out in zip(tensors, session.run(None, {given.name: picture}))}
+    return [node.name for node in convolutions if max(height[node.input[0]], height[node.output[0]]) >= PROBE_SIDE // 2]
 
 
 def outlier_convolutions(proto, images: np.ndarray, ratio: float | None) -> list[str]:
@@ -186,7 +201,7 @@ def to_onnx_int8(fp32_path: Path, path: Path, calibration: np.ndarray, metadata:
                 str(prepared), str(path), _Calibration(input_name, images, 32 if recipe.percentile is None else 1),
                 quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                 per_channel=True, reduce_range=recipe.reduce_range, op_types_to_quantize=list(recipe.ops),
-                nodes_to_exclude=float_ends(graph, recipe.float_head, recipe.float_tail)
+                nodes_to_exclude=(fine_convolutions(graph) if recipe.float_fine else [])
                 + outlier_convolutions(graph, images, recipe.outlier_ratio),
                 calibrate_method=CalibrationMethod.MinMax if recipe.percentile is None else CalibrationMethod.Percentile,
                 extra_options={} if recipe.percentile is None else {"CalibPercentile": recipe.percentile},

@@ -120,12 +120,12 @@ def test_convolutions_with_rare_peaks_are_found():
 
 
 def test_a_relu_model_gets_the_relu_int8_recipe(colour_model, exported_dir):
-    """ReLUs folded into their convolutions, transposed convolutions and the first three and last two convolutions
-    kept in float (in int8 they cost the photo model 0.07–1.1 dB at σ 5); the MNIST models keep the min-max recipe
-    of every op."""
+    """ReLUs folded into their convolutions, transposed convolutions and those at 1/2 resolution or finer (in the photo
+    model the first three and last two: in int8 they cost it 0.07–1.1 dB at σ 5) kept in float; the MNIST models keep
+    the min-max recipe of every op."""
     import onnx
 
-    from dae_edge.export.onnx_export import LEAKY_RECIPE, RELU_RECIPE, int8_recipe, outlier_convolutions
+    from dae_edge.export.onnx_export import LEAKY_RECIPE, RELU_RECIPE, fine_convolutions, int8_recipe, outlier_convolutions
 
     assert int8_recipe(onnx.load(colour_model / "dae.onnx")) is RELU_RECIPE
     assert int8_recipe(onnx.load(exported_dir / "dae.onnx")) is LEAKY_RECIPE
@@ -135,9 +135,10 @@ def test_a_relu_model_gets_the_relu_int8_recipe(colour_model, exported_dir):
     convs = [n for n in graph.node if n.op_type == "Conv"]
     quantized = [weight_of(n) is not None and weight_of(n).op_type == "DequantizeLinear" for n in convs]
     outliers = set(outlier_convolutions(onnx.load(colour_model / "dae.onnx"), calibration_images(colour_model), RELU_RECIPE.outlier_ratio))
-    head, tail = RELU_RECIPE.float_head, RELU_RECIPE.float_tail
-    middle = [n.name not in outliers for n in convs[head:-tail]]
-    assert head and quantized == [False] * head + middle + [False] * tail
+    fine = fine_convolutions(onnx.load(colour_model / "dae.onnx"))
+    names = [n.name.split("/")[1] for n in convs]
+    assert [name.split("/")[1] for name in fine] == names[:3] + names[-2:]  # unshuffle, enc1, down2; dec2a, dec2b
+    assert RELU_RECIPE.float_fine and quantized == [n.name not in {*fine, *outliers} for n in convs]
     assert sum(quantized) >= len(convs) // 2
     assert all(weight_of(n) is None for n in graph.node if n.op_type == "ConvTranspose")
     relus = lambda graph: sum(n.op_type == "Relu" for n in graph.node)  # noqa: E731
