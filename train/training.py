@@ -72,8 +72,9 @@ def _load_checkpoint(folder: Path, config: TrainConfig, contract: dict):
 
 
 def start_from(model, path: Path) -> None:
-    """Set `model`'s weights to those of the trained model at `path` (fine-tuning); DaeEdgeError, in one line, where
-    that file is not a model of the same layers."""
+    """Set `model`'s weights to those of the trained model at `path` (fine-tuning): all of them, or, where `model`
+    extends that network (photo_fullres around photo), those of each layer of the trained model's names; DaeEdgeError,
+    in one line, where that file is neither."""
     import keras
 
     try:
@@ -81,10 +82,19 @@ def start_from(model, path: Path) -> None:
     except Exception as exc:  # Keras raises many kinds for a damaged or foreign file
         raise DaeEdgeError(f"--init {path}: not a Keras model that can be read ({type(exc).__name__}); give a dae.keras "
                            "that dae-edge train wrote") from None
-    if [w.shape for w in trained.weights] != [w.shape for w in model.weights]:
+    if [w.shape for w in trained.weights] == [w.shape for w in model.weights]:
+        model.set_weights(trained.get_weights())
+        return
+    ours = {layer.name: layer for layer in model.layers if layer.weights}
+    theirs = [layer for layer in trained.layers if layer.weights]
+    if trained.input_shape[-1] != model.input_shape[-1] or not theirs or not all(
+            layer.name in ours and [w.shape for w in layer.weights] == [w.shape for w in ours[layer.name].weights]
+            for layer in theirs):
         raise DaeEdgeError(f"--init {path}: a {trained.name} model of input {trained.input_shape[1:]} and other layers than "
-                           f"this run's {model.name}; fine-tune with the --arch, --filters and --channels it was trained with")
-    model.set_weights(trained.get_weights())
+                           f"this run's {model.name}; fine-tune with the --arch, --filters and --channels it was trained with "
+                           "(or an --arch that extends it, such as photo_fullres from photo)")
+    for layer in theirs:  # a larger network around the trained one: its layers by name, the new ones as built
+        ours[layer.name].set_weights(layer.get_weights())
 
 
 def _progress_callback(progress, epoch: int, epochs: int, steps: int):
