@@ -9,6 +9,8 @@ from dae_edge.train.config import TrainConfig
 from dae_edge.train.model import build_model, count_macs
 from dae_edge.train.training import start_from
 
+SHIPPED_PHOTO = Path(__file__).parents[1] / "models" / "photo"
+
 
 def test_the_head_costs_1296_macs_a_pixel_and_stays_within_the_budget():
     photo = build_model(TrainConfig(arch="photo", loss="mse"), (None, None, 3))
@@ -40,3 +42,19 @@ def test_a_model_it_does_not_extend_is_refused_in_one_line(tmp_path, other):
     with pytest.raises(DaeEdgeError, match="other layers than this run's") as error:
         start_from(fullres, Path(tmp_path / "other.keras"))
     assert "\n" not in str(error.value)
+
+
+def test_the_shipped_int8_onnx_file_keeps_the_head_and_the_half_resolution_convolutions_in_float():
+    """The fine-resolution rule on the shipped graph: the U-Net's first three and last two convolutions and both of
+    the head's, and only those and outliers, in float (counted from the ends, the head took the decoder's places)."""
+    import onnx
+
+    from dae_edge.export.onnx_export import fine_convolutions
+
+    layer = lambda name: name.split("/")[1].removesuffix("_1")  # noqa: E731  (tf2onnx: model/layer_1/BiasAdd)
+    fine = [layer(name) for name in fine_convolutions(onnx.load(SHIPPED_PHOTO / "dae.onnx"))]
+    assert fine == ["unshuffle", "enc1", "down2", "dec2a", "dec2b", "full1", "full2"]
+    graph = onnx.load(SHIPPED_PHOTO / "dae_int8.onnx").graph
+    made_by = {output: node for node in graph.node for output in node.output}
+    in_float = {layer(n.name) for n in graph.node if n.op_type == "Conv" and made_by.get(n.input[1]) is None}
+    assert set(fine) <= in_float and len(in_float - set(fine)) <= 1  # and mid3, whose outliers reach 6.5×
