@@ -56,19 +56,24 @@ RELU_RECIPE = Int8Recipe(("Conv", "Relu"), reduce_range=False, percentile=99.9, 
 PROBE_SIDE = 32  # the square input on which fine_convolutions measures each tensor's resolution
 
 
-def fine_convolutions(proto) -> list[str]:
-    """The names of the convolutions that read or write a tensor at half the input's resolution or finer (run on a
-    PROBE_SIDE² picture; an NHWC input, as tf2onnx writes it, and NCHW convolutions)."""
+def _probe(proto, tensors: list[str]):
+    """An onnxruntime session of `proto` whose outputs are `tensors`, its inner values, in that order."""
     import onnx
     import onnxruntime as ort
 
     probe = onnx.ModelProto()
     probe.CopyFrom(proto)
-    convolutions = [node for node in probe.graph.node if node.op_type == "Conv"]
-    tensors = list(dict.fromkeys(t for node in convolutions for t in (node.input[0], node.output[0])))
     del probe.graph.output[:]
     probe.graph.output.extend(onnx.helper.make_tensor_value_info(t, onnx.TensorProto.FLOAT, None) for t in tensors)
-    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def fine_convolutions(proto) -> list[str]:
+    """The names of the convolutions that read or write a tensor at half the input's resolution or finer (run on a
+    PROBE_SIDE² picture; an NHWC input, as tf2onnx writes it, and NCHW convolutions)."""
+    convolutions = [node for node in proto.graph.node if node.op_type == "Conv"]
+    tensors = list(dict.fromkeys(t for node in convolutions for t in (node.input[0], node.output[0])))
+    session = _probe(proto, tensors)
     given = session.get_inputs()[0]
     picture = np.zeros((1, PROBE_SIDE, PROBE_SIDE, int(given.shape[-1])), np.float32)
     height = {t: out.shape[2] for t, out in zip(tensors, session.run(None, {given.name: picture}))}
@@ -78,17 +83,10 @@ def fine_convolutions(proto) -> list[str]:
 def outlier_convolutions(proto, images: np.ndarray, ratio: float | None) -> list[str]:
     """The convolutions whose outputs (after their ReLU, so negatives count as 0) reach more than `ratio` times
     their 99.9th percentile on `images`: one range cannot hold both their rare peaks and their common values."""
-    import onnx
-    import onnxruntime as ort
-
     if ratio is None:
         return []
-    probe = onnx.ModelProto()
-    probe.CopyFrom(proto)
-    convolutions = [node for node in probe.graph.node if node.op_type == "Conv"]
-    del probe.graph.output[:]
-    probe.graph.output.extend(onnx.helper.make_tensor_value_info(n.output[0], onnx.TensorProto.FLOAT, None) for n in convolutions)
-    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    convolutions = [node for node in proto.graph.node if node.op_type == "Conv"]
+    session = _probe(proto, [node.output[0] for node in convolutions])
     name = session.get_inputs()[0].name
     samples: list[list[np.ndarray]] = [[] for _ in convolutions]
     peaks = np.zeros(len(convolutions))
