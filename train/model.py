@@ -51,7 +51,8 @@ def _photo(config: TrainConfig, inputs, leaky):
     the last a 2×2 stride-2 transposed one (back to full resolution): nothing runs at full resolution but the
     residual sum. Width sits at 1/8, where a channel costs 1/64 of one at full size, and its 3×3 convolutions
     reach far (the receptive field spans about 100 pixels). Skips are sums, not concatenations, so every
-    int8 tensor keeps a scale of its own. ReLU and a clip to [0, 1]: int8-friendly throughout.
+    int8 tensor keeps a scale of its own. ReLU throughout: int8-friendly. The estimate it returns is not
+    clipped (`_photo_clipped` and `_photo_fullres` clip what they return to [0, 1]).
     22,976 MACs per pixel at f = 32 with three channels.
     """
     from keras import layers
