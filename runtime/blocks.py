@@ -36,6 +36,13 @@ class Block:
     core_cols: tuple[int, int]
 
 
+def square_overhead(budget: int, radius: int, multiple: int) -> float:
+    """Pixels a square block of `budget` pixels computes per pixel of its core, inside a large image (plan's squares)."""
+    side = math.isqrt(budget)
+    core = (side - 2 * round_up(radius, multiple)) // multiple * multiple
+    return (side / core) ** 2 if core > 0 else math.inf
+
+
 def plan(height: int, width: int, multiple: int, radius: int, budget: int, margin: int = 0) -> list[Block]:
     """Blocks covering the padded image, each at most about `budget` pixels with its halo; the image is seen with
     `margin` (a multiple of `multiple`) more rows and columns of context on every side."""

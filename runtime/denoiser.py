@@ -26,12 +26,23 @@ MARGIN_PAD_MODE = "reflect"  # a model with a context margin sees mirrored pixel
 UNKNOWN_RADIUS = 64  # a bare model (no manifest, no metadata): a generous halo for its receptive field
 
 
-def call_budget(largest_activation: float | None) -> int:
+HALO_OVERHEAD = 2.0  # the most work per output pixel that halos may cost in a large image's blocks, where memory allows
+MAX_CALL_PIXELS = 1 << 19  # calls grow for halos up to this: about 200 MB a worker at the photo model's 390 B a pixel
+
+
+def call_budget(largest_activation: float | None, radius: int = 0, multiple: int = 1) -> int:
     """Pixels per model call: CALL_PIXELS, times the largest power of two by which a model's largest activation per
     input pixel (its manifest's input.largest_activation) is smaller than the paper model's, so that calls stay near
-    the same memory (measured: the photo model, 8 floats, takes 155–233 B per pixel, the paper's 0.8–1 KB)."""
+    the same memory (measured: the photo model, 8 floats, takes 155–233 B per pixel, the paper's 0.8–1 KB). A model
+    that states its activations gets calls doubled, up to MAX_CALL_PIXELS, until the halos of its receptive field
+    (`radius`) cost at most HALO_OVERHEAD times the work: the full-resolution photo model, 16 floats and a 65-pixel
+    radius, had 2^17-pixel blocks computing 2.8 times their core (measured: 1.3–1.55× the time of 2^18-pixel ones; tools/call_sizes.py)."""
     ratio = REFERENCE_ACTIVATION / largest_activation if largest_activation else 1
-    return CALL_PIXELS << max(int(ratio).bit_length() - 1, 0)
+    budget = CALL_PIXELS << max(int(ratio).bit_length() - 1, 0)
+    while largest_activation and budget < MAX_CALL_PIXELS and \
+            blocks.square_overhead(budget, radius, multiple) > HALO_OVERHEAD:
+        budget *= 2
+    return budget
 
 
 Progress = Callable[[int, int], None]  # (blocks done, blocks in all) of one large image
@@ -87,7 +98,7 @@ class Geometry:
 
     @property
     def call_pixels(self) -> int:
-        return call_budget(self.activation)
+        return call_budget(self.activation, self.radius, self.multiple)
 
 
 def probe_shape(run, multiple: int, channels: int) -> tuple:

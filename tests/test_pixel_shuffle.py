@@ -61,6 +61,15 @@ def test_calls_grow_as_a_model_needs_less_memory_per_pixel(activation, factor):
     assert call_budget(activation) == denoiser_module.CALL_PIXELS * factor
 
 
+@pytest.mark.parametrize("activation, radius, multiple, budget", [
+    (16, 65, 8, 1 << 18), (8, 65, 8, 1 << 18), (32, 17, 4, 1 << 16), (32, 21, 4, 1 << 16),
+    (None, 64, 1, 1 << 16),  # memory per pixel unknown: calls stay at the base size
+    (16, 10_000, 8, denoiser_module.MAX_CALL_PIXELS),  # halos never grow calls past the cap
+])
+def test_calls_grow_until_halos_at_most_double_the_work(activation, radius, multiple, budget):
+    assert call_budget(activation, radius, multiple) == budget
+
+
 class CountingBackend:
     """An any-size identity model that counts its calls and the pixels it was given."""
 
@@ -92,3 +101,11 @@ def test_a_bare_models_metadata_sizes_its_calls_where_it_makes_sense(stated, act
     backend = CountingBackend()
     backend.metadata = {} if stated is None else {"largest_activation": stated, "multiple_of": "8"}
     assert geometry(backend, None).activation == activation
+
+
+def test_a_large_image_costs_at_most_twice_its_pixels_in_halos(tmp_path):
+    backend = CountingBackend()  # the full-resolution photo model's geometry: 16 floats a pixel, a 65-pixel radius
+    geometry = Geometry(tile=None, multiple=8, radius=65, activation=16)
+    image = np.random.default_rng(4).random((2048, 2048)).astype(np.float32)
+    out = Denoiser(backend, tmp_path / "m.onnx", None, geometry).denoise_list([image])[0]
+    assert np.array_equal(out, image) and image.size < backend.pixels <= denoiser_module.HALO_OVERHEAD * image.size
