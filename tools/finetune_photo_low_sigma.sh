@@ -15,8 +15,10 @@
 # The sixth and seventh (what ships), each from the last: DATA=photos-gh INIT=photo-ft9.keras SEED=5 OUT=photo-ft10,
 # then INIT=photo-ft10.keras SEED=6 OUT=photo-ft11, with --augment; beside the seventh, OUT=photo-ft11p with
 # --augment --loss psnr appended (the last --loss, --patch … given wins).
-# The eighth: INIT=photo-ft11.keras SEED=7 OUT=photo-ft12. The ninth (what ships), with a full-resolution head
+# The eighth: INIT=photo-ft11.keras SEED=7 OUT=photo-ft12. The ninth, with a full-resolution head
 # around the eighth's model: INIT=photo-ft12.keras SEED=8 OUT=photo-fr13 with --augment --arch photo_fullres.
+# The tenth (what ships), from the ninth: INIT=photo-fr13.keras SEED=9 OUT=photo-fr14, the same flags; the
+# eleventh, from the tenth: INIT=photo-fr14.keras SEED=10 OUT=photo-fr15.
 set -euo pipefail
 cd "${RUNS:-$(dirname "$0")/../../runs}"
 exec dae-edge train --data "${DATA:-photos}/train" --val-data "${DATA:-photos}/heldout/colour" \
