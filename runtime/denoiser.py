@@ -36,11 +36,12 @@ def call_budget(largest_activation: float | None, radius: int = 0, multiple: int
     the same memory (measured: the photo model, 8 floats, takes 155–233 B per pixel, the paper's 0.8–1 KB). A model
     that states its activations gets calls doubled, up to MAX_CALL_PIXELS, until the halos of its receptive field
     (`radius`) cost at most HALO_OVERHEAD times the work: the full-resolution photo model, 16 floats and a 65-pixel
-    radius, had 2^17-pixel blocks computing 2.8 times their core (measured: 1.3–1.55× the time of 2^18-pixel ones; tools/call_sizes.py)."""
+    radius, had 2^17-pixel blocks computing 2.8 times their core (1.3–1.55× the time of 2^18-pixel ones, measured
+    with tools/call_sizes.py)."""
     ratio = REFERENCE_ACTIVATION / largest_activation if largest_activation else 1
     budget = CALL_PIXELS << max(int(ratio).bit_length() - 1, 0)
-    while largest_activation and budget < MAX_CALL_PIXELS and \
-            blocks.square_overhead(budget, radius, multiple) > HALO_OVERHEAD:
+    while (largest_activation and budget < MAX_CALL_PIXELS
+           and blocks.square_overhead(budget, radius, multiple) > HALO_OVERHEAD):
         budget *= 2
     return budget
 
