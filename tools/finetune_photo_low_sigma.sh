@@ -17,8 +17,10 @@
 # --augment --loss psnr appended (the last --loss, --patch … given wins).
 # The eighth: INIT=photo-ft11.keras SEED=7 OUT=photo-ft12. The ninth, with a full-resolution head
 # around the eighth's model: INIT=photo-ft12.keras SEED=8 OUT=photo-fr13 with --augment --arch photo_fullres.
-# The tenth (what ships), from the ninth: INIT=photo-fr13.keras SEED=9 OUT=photo-fr14, the same flags; the
-# eleventh, from the tenth: INIT=photo-fr14.keras SEED=10 OUT=photo-fr15.
+# The tenth, from the ninth: INIT=photo-fr13.keras SEED=9 OUT=photo-fr14, the same flags. The eleventh (what ships),
+# from the tenth: INIT=photo-fr14.keras SEED=10 OUT=photo-fr15m with --noise
+# 'gaussian:0-0.05|gaussian:0-0.2|gaussian:0.04-0.12' appended (a third of the patches at σ 10–31/255); beside it, on
+# the other core, OUT=photo-fr15 without that (the control).
 set -euo pipefail
 cd "${RUNS:-$(dirname "$0")/../../runs}"
 exec dae-edge train --data "${DATA:-photos}/train" --val-data "${DATA:-photos}/heldout/colour" \
