@@ -202,6 +202,11 @@ def main() -> None:
            "setup_s": round(time.perf_counter() - began, 1), "val": [{"step": 0, **validate(model, sets)}], "loss": []}
     print(json.dumps({k: log[k] for k in ("device", "pictures", "setup_s", "val")}), flush=True)
 
+    def now() -> float:  # after the GPU's queued work, so that timings are the work's
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
     steps, step, running, last_save, timed = args.steps, 0, [], time.perf_counter(), None
     while step < steps:
         for group in optimizer.param_groups:
@@ -214,11 +219,9 @@ def main() -> None:
         running.append(loss.detach())
         step += 1
         if step == 10:
-            torch.cuda.synchronize() if device == "cuda" else None
-            timed = time.perf_counter()
+            timed = now()
         if step == 60 and args.seconds is not None:  # 50 steps timed: cut the run to what fits
-            torch.cuda.synchronize() if device == "cuda" else None
-            rate = 50 / (time.perf_counter() - timed)
+            rate = 50 / (now() - timed)
             fits = int(rate * (args.seconds - (time.perf_counter() - began)) * 0.95)
             steps = max(min(steps, fits), step + 1)
             log.update(steps_per_s=round(rate, 2), steps=steps)
