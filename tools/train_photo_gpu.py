@@ -17,12 +17,12 @@ dae_edge package on the path; never TensorFlow.
 import argparse
 import json
 import math
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 
+from dae_edge.core.files import publish, staging_dir
 from dae_edge.core.folder import TRAIN_MAX_PIXELS, scan_folder
 from dae_edge.core.images import Invert, read_image
 from dae_edge.core.noise import Noise, NoiseMix
@@ -153,11 +153,10 @@ def validate(model, sets) -> dict:
 
 def save(model, out: Path, log: dict) -> None:
     """The model and the log, each replaced whole."""
-    stage = out / f".dae.{os.getpid()}.keras"
-    model.save(stage)
-    os.replace(stage, out / "dae.keras")
-    (out / f".log.{os.getpid()}.json").write_text(json.dumps(log, indent=2) + "\n")
-    os.replace(out / f".log.{os.getpid()}.json", out / "train_gpu.json")
+    with staging_dir(out) as stage:
+        model.save(stage / "dae.keras")
+        (stage / "train_gpu.json").write_text(json.dumps(log, indent=2) + "\n")
+        publish(stage, out, ["dae.keras", "train_gpu.json"])
 
 
 def main() -> None:
