@@ -1,6 +1,7 @@
 """The GPU fine-tuning script keeps the CPU trainer's recipe: its orientations, its schedule, its noise and its bytes
 (tools/train_photo_gpu.py; its torch sampler runs only where torch is installed, so these test the numpy parts)."""
 import importlib.util
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -57,3 +58,12 @@ def test_pictures_are_read_as_the_trainer_reads_them_and_kept_as_bytes(tmp_path)
     Image.fromarray(rng.integers(0, 65536, (70, 80), dtype=np.uint16)).save(tmp_path / "deep.png")
     with pytest.raises(SystemExit, match="not 8-bit"):
         gpu.read_pictures(tmp_path, 64)
+
+
+@pytest.mark.parametrize("rates", [[], [f"{i}e-4" for i in range(1, 8)]])
+def test_gpu_run_script_refuses_no_learning_rate_and_more_than_it_has_names_for(tmp_path, rates):
+    script = Path(__file__).parents[1] / "tools/gpu_train.sh"
+    done = subprocess.run(["bash", str(script), str(tmp_path), str(tmp_path / "work"), str(tmp_path / "out"), "10",
+                           *rates], capture_output=True, text=True)
+    assert done.returncode == 2 and f"got {len(rates)}" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert not (tmp_path / "work").exists() and not (tmp_path / "out").exists()  # refused before anything is made
