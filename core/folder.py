@@ -61,6 +61,12 @@ def held_out(count: int, fraction: float, seed: int) -> set[int]:
 TRAIN_MAX_PIXELS = 50_000_000  # a full-frame camera's 50 MP; decoded one at a time (run's limit is 16 MP)
 
 
+def padded_to(pixels: np.ndarray, side: int) -> np.ndarray:
+    """(H, W, C) pixels edge-padded at the bottom and right up to at least side × side (as they are if no smaller)."""
+    pad_h, pad_w = max(side - pixels.shape[0], 0), max(side - pixels.shape[1], 0)
+    return np.pad(pixels, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge") if pad_h or pad_w else pixels
+
+
 class FolderSource:
     """A folder of pictures, any format, mode and size: random patches for training, fixed ones to validate."""
 
@@ -156,11 +162,7 @@ class FolderSource:
             return None
         if pixels.ndim == 2:
             pixels = pixels[..., None]
-        short = self.patch - min(pixels.shape[:2])
-        if short > 0:  # only reached with padding on: the constructor refuses small images otherwise
-            pad_h, pad_w = max(self.patch - pixels.shape[0], 0), max(self.patch - pixels.shape[1], 0)
-            pixels = np.pad(pixels, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-        return pixels  # (H, W, channels)
+        return padded_to(pixels, self.patch)  # pads only with padding on: the constructor refuses small images otherwise
 
     def _patches(self, root: Path, files: list[ImageFile], count: int, rng: np.random.Generator) -> np.ndarray:
         """`count` random patches: files drawn in proportion to their area, each file read once per call. A file that

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from dae_edge.core.files import publish, staging_dir
-from dae_edge.core.folder import TRAIN_MAX_PIXELS, scan_folder
+from dae_edge.core.folder import TRAIN_MAX_PIXELS, padded_to, scan_folder
 from dae_edge.core.images import Invert, read_image
 from dae_edge.core.noise import Noise, NoiseMix
 from dae_edge.train.model import LR_FLOOR, LR_HOLD
@@ -40,8 +40,7 @@ def read_pictures(root: Path, patch: int) -> list[np.ndarray]:
         levels = np.round(pixels * 255)
         if np.abs(levels - pixels * 255).max() > 1e-3:
             raise SystemExit(f"{image.name}: not 8-bit; this script keeps pictures as bytes")
-        pad = ((0, max(patch - pixels.shape[0], 0)), (0, max(patch - pixels.shape[1], 0)), (0, 0))
-        pictures.append(np.pad(levels.astype(np.uint8), pad, mode="edge"))
+        pictures.append(padded_to(levels.astype(np.uint8), patch))
     return pictures
 
 
