@@ -47,7 +47,7 @@ def train_command(
     loss: Annotated[Optional[str], typer.Option(help=f"bce (the paper's), mse, or psnr (each patch's log squared error; default: {DEFAULT.loss}; mse with --self-supervised).")] = None,
     filters: Annotated[int, typer.Option(min=1, help="Width of the network's first layers (32: the paper's).")] = DEFAULT.filters,
     out: Annotated[Path, typer.Option(help="Folder for the model, history, plots and metrics.")] = Path("models"),
-    arch: Annotated[str, typer.Option(help=f"Network: {', '.join(ARCHS)} (the paper's DAE, the stronger U-Net, the residual photo U-Net, and it with a full-resolution head).")] = DEFAULT.arch,
+    arch: Annotated[str, typer.Option(help=f"Network: {', '.join(ARCHS)} (the paper's DAE, the stronger U-Net, the residual photo U-Net, it with a full-resolution head, and that head wider).")] = DEFAULT.arch,
     noise: Annotated[Optional[str], typer.Option(help=f"Noise to remove: gaussian:0.5 (σ on the 0–1 scale of the pixels: 0.1 ≈ 25/255), gaussian:0.1-0.8 (blind), poisson:PEAK, saltpepper:FRACTION, poisson-gaussian:PEAK,SIGMA, or several joined by | for a mixture, each picture one of them: 'gaussian:0-0.05|gaussian:0-0.2' (default {DEFAULT.noise}).")] = None,
     self_supervised: Annotated[bool, typer.Option("--self-supervised", help="Learn from the noisy pictures of --data alone, no clean copies (Neighbor2Neighbor); no --noise.")] = False,
     val_noise: Annotated[Optional[str], typer.Option(help="With --self-supervised: the --val-data pictures are clean; add this noise to them, and validation reports PSNR.")] = None,
@@ -63,7 +63,7 @@ def train_command(
     limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = DEFAULT.limit,
     seed: Annotated[int, typer.Option(help="Seed for weights, shuffling and noise.")] = DEFAULT.seed,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last checkpoint in --out.")] = False,
-    init: Annotated[Optional[Path], typer.Option(help="Fine-tune: start from this trained model's weights (a dae.keras of the same --arch, --filters and --channels, e.g. models/photo/dae.keras, or of photo for photo_fullres), with a fresh optimizer and schedule.")] = None,
+    init: Annotated[Optional[Path], typer.Option(help="Fine-tune: start from this trained model's weights (a dae.keras of the same --arch, --filters and --channels, e.g. models/photo/dae.keras, of photo for photo_fullres, or of photo_fullres for photo_fullres_wide), with a fresh optimizer and schedule.")] = None,
 ) -> None:
     """Train the denoising autoencoder and write dae.keras, config.json, contract.json, history.json, loss.png, samples.png, metrics.json."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter

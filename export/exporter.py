@@ -33,7 +33,7 @@ GOLDEN_IMAGES = 10  # one noisy test digit per class: enough for a device to che
 # Measured on the photo model's sixth cycle (fp32 ONNX, the held-out crops, σ 5 / 15 / 25 / 50, one seeded draw;
 # reflect-padded by hand): colour +0.02 / +0.05 / +0.06 / +0.09 dB with 16 pixels, +0.01–0.03 grey; 8 gives most of it,
 # 32 no more. A 256² crop then costs 1.27× the MACs, a 2048² image 1.03×. The MNIST models keep none.
-MARGINS = {"photo": 16, "photo_fullres": 16}
+MARGINS = {"photo": 16, "photo_fullres": 16, "photo_fullres_wide": 16}
 GOLDEN_SIDE = 32  # larger golden images are cut to this (a colour photo model's 128² patches made golden.npz 7.7 MB)
 COMPOSITE_SIDE = 10  # validation digits laid out 10 × 10: the artifacts must hold on whole images too
 LARGE_SIDE = 320  # a picture source's large validation image: a crop of at most this side

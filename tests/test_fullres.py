@@ -1,4 +1,5 @@
-"""`--arch photo_fullres`: the photo U-Net with a full-resolution head, fine-tuned from a photo model's weights."""
+"""`--arch photo_fullres`: the photo U-Net with a full-resolution head, fine-tuned from a photo model's weights; and
+`photo_fullres_wide`, that head wider, fine-tuned from a photo_fullres model's."""
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ def test_the_head_costs_1296_macs_a_pixel_and_stays_within_the_budget():
     head = 9 * (3 + 3) * 16 + 9 * 16 * 3  # 3×3: noisy and estimate → 16, 16 → 3, at every pixel
     assert count_macs(photo, 64, 64) == 22_976 * 64 * 64
     assert count_macs(fullres, 64, 64) == (22_976 + head) * 64 * 64 <= 25_000 * 64 * 64
+    wide = build_model(TrainConfig(arch="photo_fullres_wide", loss="mse"), (None, None, 3))
+    assert count_macs(wide, 64, 64) == (22_976 + 9 * (3 + 3) * 24 + 9 * 24 * 3) * 64 * 64 == 24_920 * 64 * 64
 
 
 def test_it_starts_as_the_photo_model_it_is_initialised_from(tmp_path):
@@ -34,7 +37,24 @@ def test_it_starts_as_the_photo_model_it_is_initialised_from(tmp_path):
     assert np.any(fullres.get_layer("full1").get_weights()[0])  # the head's first layer as built, its last at zero
 
 
-@pytest.mark.parametrize("other", [dict(arch="photo", filters=16), dict(arch="unet", filters=8)])
+def test_the_wide_head_starts_as_the_photo_fullres_model_it_is_widened_from(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(4)
+    fullres = build_model(TrainConfig(arch="photo_fullres", loss="mse", filters=8), (None, None, 3))
+    kernel, bias = fullres.get_layer("full2").get_weights()  # trained heads are not zero: give it a correction
+    fullres.get_layer("full2").set_weights([np.random.default_rng(1).normal(0, 0.05, kernel.shape), bias + 0.01])
+    fullres.save(tmp_path / "fullres.keras")
+    wide = build_model(TrainConfig(arch="photo_fullres_wide", loss="mse", filters=8), (None, None, 3))
+    noisy = np.random.default_rng(0).random((2, 32, 48, 3), dtype=np.float32)
+    start_from(wide, tmp_path / "fullres.keras")
+    np.testing.assert_allclose(wide.predict(noisy, verbose=0), fullres.predict(noisy, verbose=0), atol=1e-6)
+    first, last = wide.get_layer("full1").get_weights()[0], wide.get_layer("full2").get_weights()[0]
+    assert first.shape[-1] == 24 and np.any(first[..., 16:]) and not np.any(last[..., 16:, :])  # new channels as built
+
+
+@pytest.mark.parametrize("other", [dict(arch="photo", filters=16), dict(arch="unet", filters=8),
+                                   dict(arch="photo", filters=4)])  # narrower: its transposed convolutions differ
 def test_a_model_it_does_not_extend_is_refused_in_one_line(tmp_path, other):
     trained = build_model(TrainConfig(loss="mse", **other), (None, None, 3))
     trained.save(tmp_path / "other.keras")
@@ -58,3 +78,15 @@ def test_the_shipped_int8_onnx_file_keeps_the_head_and_the_half_resolution_convo
     made_by = {output: node for node in graph.node for output in node.output}
     in_float = {layer(n.name) for n in graph.node if n.op_type == "Conv" and made_by.get(n.input[1]) is None}
     assert set(fine) <= in_float and len(in_float - set(fine)) <= 1  # and mid3, whose outliers reach 6.5×
+
+
+def test_a_widened_kernel_keeps_the_trained_corner_and_ignores_the_inputs_it_adds():
+    from dae_edge.train.training import _embedded
+
+    rng = np.random.default_rng(2)
+    trained, built = rng.normal(size=(3, 3, 2, 4)), rng.normal(size=(3, 3, 5, 6))
+    widened = _embedded(trained, built)
+    np.testing.assert_array_equal(widened[:, :, :2, :4], trained)
+    np.testing.assert_array_equal(widened[:, :, :2, 4:], built[:, :, :2, 4:])  # the added outputs as built
+    assert not np.any(widened[:, :, 2:, :])  # the added inputs read nothing
+    np.testing.assert_array_equal(_embedded(np.ones(4), np.zeros(6)), [1, 1, 1, 1, 0, 0])  # a bias: its new part as built

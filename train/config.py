@@ -5,7 +5,8 @@ from dataclasses import asdict, dataclass, fields
 
 from dae_edge.core.noise import NONE, Noise, NoiseMix
 
-ARCH_DOWNSAMPLING = {"paper": 4, "unet": 4, "photo": 8, "photo_fullres": 8}  # each architecture train/model.py builds, and how much it pools
+# each architecture train/model.py builds, and how much it pools
+ARCH_DOWNSAMPLING = {"paper": 4, "unet": 4, "photo": 8, "photo_fullres": 8, "photo_fullres_wide": 8}
 ARCHS = tuple(ARCH_DOWNSAMPLING)
 LOSSES = ("bce", "mse", "psnr")  # psnr: the log of each patch's squared error (train/model.py)
 LATER = {"init": None, "init_sha256": None, "augment": False}  # fields added since: left out at these values, so

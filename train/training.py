@@ -71,10 +71,26 @@ def _load_checkpoint(folder: Path, config: TrainConfig, contract: dict):
     return keras.models.load_model(folder / "dae.keras", custom_objects=custom_objects()), state["epoch"], state["history"]
 
 
+def _fits(theirs: tuple, ours: tuple) -> bool:
+    """Whether a trained weight of shape `theirs` fits in the leading corner of one of shape `ours`."""
+    return len(theirs) == len(ours) and all(t <= o for t, o in zip(theirs, ours))
+
+
+def _embedded(trained: np.ndarray, built: np.ndarray) -> np.ndarray:
+    """`trained` in the leading corner of `built`, and, where a kernel has more inputs than it had (its axis −2),
+    zeros from those inputs: the channels a wider layer adds start as built, and the next layer ignores them."""
+    out = built.copy()
+    if built.ndim >= 2 and built.shape[-2] > trained.shape[-2]:
+        out[..., trained.shape[-2]:, :] = 0
+    out[tuple(slice(0, n) for n in trained.shape)] = trained
+    return out
+
+
 def start_from(model, path: Path) -> None:
     """Set `model`'s weights to those of the trained model at `path` (fine-tuning): all of them, or, where `model`
-    extends that network (photo_fullres around photo), those of each layer of the trained model's names; DaeEdgeError,
-    in one line, where that file is neither."""
+    extends that network (photo_fullres around photo; photo_fullres_wide, a wider head), those of each layer of the
+    trained model's names, widened where ours is wider, so that it starts from the trained model's output;
+    DaeEdgeError, in one line, where that file is neither."""
     import keras
 
     try:
@@ -87,14 +103,19 @@ def start_from(model, path: Path) -> None:
         return
     ours = {layer.name: layer for layer in model.layers if layer.weights}
     theirs = [layer for layer in trained.layers if layer.weights]
-    if trained.input_shape[-1] != model.input_shape[-1] or not theirs or not all(
-            layer.name in ours and [w.shape for w in layer.weights] == [w.shape for w in ours[layer.name].weights]
-            for layer in theirs):
+    def takes(layer) -> bool:  # the same shapes, or a plain convolution that ours widens (not a transposed one)
+        mine = ours.get(layer.name)
+        shapes = [(tuple(t.shape), tuple(o.shape)) for t, o in zip(layer.weights, mine.weights)] if mine else []
+        return mine is not None and len(layer.weights) == len(mine.weights) and (
+            all(t == o for t, o in shapes) or type(mine) is keras.layers.Conv2D and all(_fits(t, o) for t, o in shapes))
+
+    if trained.input_shape[-1] != model.input_shape[-1] or not theirs or not all(takes(layer) for layer in theirs):
         raise DaeEdgeError(f"--init {path}: a {trained.name} model of input {trained.input_shape[1:]} and other layers than "
                            f"this run's {model.name}; fine-tune with the --arch, --filters and --channels it was trained with "
-                           "(or an --arch that extends it, such as photo_fullres from photo)")
+                           "(or an --arch that extends it, such as photo_fullres from photo, photo_fullres_wide from photo_fullres)")
     for layer in theirs:  # a larger network around the trained one: its layers by name, the new ones as built
-        ours[layer.name].set_weights(layer.get_weights())
+        built = ours[layer.name].get_weights()
+        ours[layer.name].set_weights([_embedded(t, b) for t, b in zip(layer.get_weights(), built)])
 
 
 def _progress_callback(progress, epoch: int, epochs: int, steps: int):
