@@ -21,6 +21,9 @@
 # from the tenth: INIT=photo-fr14.keras SEED=10 OUT=photo-fr15m with --noise
 # 'gaussian:0-0.05|gaussian:0-0.2|gaussian:0.04-0.12' appended (a third of the patches at σ 10–31/255); beside it, on
 # the other core, OUT=photo-fr15 without that (the control).
+# The twelfth to fourteenth, each from the last: INIT=photo-fr15m.keras SEED=11 OUT=photo-fr16m, INIT=photo-fr16m.keras
+# SEED=12 OUT=photo-fr17m, INIT=photo-fr17m.keras SEED=13 OUT=photo-fr18m, with the eleventh's flags; beside the
+# fourteenth, OUT=photo-fw18 with --arch photo_fullres_wide appended (the head widened to 24 channels; same seed).
 set -euo pipefail
 cd "${RUNS:-$(dirname "$0")/../../runs}"
 exec dae-edge train --data "${DATA:-photos}/train" --val-data "${DATA:-photos}/heldout/colour" \
